@@ -1,0 +1,211 @@
+// engine/engine.h — the shard-per-core HTTP/1.1 server that every route runs on.
+//
+// Threading: a server owns N shards, each a thread pinned to a core with its own
+// io_uring ring (or epoll instance), its own SO_REUSEPORT listener, connections and
+// buffers. A connection never moves between shards. Hot routes run inline on the
+// shard thread that read the request; they must never block, lock, allocate per
+// request or throw. Slow routes run on the offload pool (Boost.Asio thread_pool)
+// with a private copy of the request; their response is posted back to the owning
+// shard, which writes it. route_table is built before the server starts and is
+// read-only afterwards. server::stop() may be called from any thread or a signal
+// handler context via request_stop_from_signal().
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/http.h"
+
+namespace tollgate::engine {
+
+using http::header;
+using http::method;
+
+// ip_address is an IPv4 or IPv6 address; IPv4 is stored IPv4-mapped
+// (::ffff:a.b.c.d) so one 16-byte compare path serves both families.
+struct ip_address {
+  std::array<std::uint8_t, 16> bytes{};
+  bool is_v4 = false;
+
+  // to_string formats the address (dotted quad for IPv4, RFC 5952 for IPv6).
+  std::string to_string() const;
+  friend bool operator==(const ip_address&, const ip_address&) = default;
+};
+
+// unix_time is a wall-clock instant in nanoseconds since the epoch. The engine reads
+// the clock once per event-loop iteration and hands that value to every request, so
+// handlers never read the clock themselves (tests inject one via options::clock).
+using unix_time = std::chrono::time_point<std::chrono::system_clock, std::chrono::nanoseconds>;
+using clock_fn = std::function<unix_time()>;
+
+// shard_services are what a handler may ask of the shard running it.
+class shard_services {
+ public:
+  virtual ~shard_services() = default;
+  // index is the shard's number, 0 .. shards-1.
+  virtual unsigned index() const = 0;
+  // defer runs `work` on the offload pool, fire and forget.
+  // WARNING: allocates and takes the pool's lock; for rare events only (a lazily
+  // recorded session activity, an audit entry rate-limited to once a minute).
+  virtual void defer(std::function<void()> work) = 0;
+};
+
+// request is one parsed HTTP request. On hot routes every view points into the
+// connection's read buffer and is valid only until the handler returns. On slow
+// routes the views point into the request's private copy, valid until the handler
+// returns.
+struct request {
+  method verb = method::other;
+  std::string_view method_text;
+  std::string_view target;  // path and query as sent
+  std::string_view path;    // before '?', not decoded
+  std::string_view query;   // after '?', not decoded
+  std::span<const header> headers;
+  std::string_view body;    // de-chunked
+  std::span<const std::string_view> params;  // values of the route's {name} segments, in order
+  ip_address peer;          // the TCP peer, not X-Forwarded-For
+  std::uint16_t peer_port = 0;
+  unix_time now{};          // the shard's clock reading for this request
+  shard_services* shard = nullptr;
+
+  // header_value returns the first header named `name` (ASCII case-insensitive), or
+  // an empty view when absent.
+  std::string_view header_value(std::string_view name) const;
+  bool has_header(std::string_view name) const;
+};
+
+// response is what a handler fills in. Storage keeps its capacity between requests,
+// so after warm-up a hot handler that writes a body of the usual size allocates
+// nothing. The engine adds Date, Content-Length (or chunked framing) and Connection.
+class response {
+ public:
+  // chunk_source appends the next piece of a streamed body to `out` and returns
+  // true while more follows. Called on the offload pool, one call at a time, only
+  // when the connection has drained what was sent, so memory stays flat.
+  using chunk_source = std::function<bool(std::string& out)>;
+
+  void set_status(int status) { status_ = status; }
+  int status() const { return status_; }
+
+  // add_header appends a header; name and value are copied. Values must not contain
+  // CR or LF (checked; such a header is dropped).
+  void add_header(std::string_view name, std::string_view value);
+
+  // set_body replaces the body with a copy of `body`.
+  void set_body(std::string_view content_type, std::string_view body);
+  // body gives direct access to the body buffer, to format into it without a copy.
+  std::string& body() { return body_; }
+  void set_content_type(std::string_view content_type) { content_type_.assign(content_type); }
+
+  // stream makes the body a chunked stream produced by `next` (slow routes only).
+  void stream(std::string_view content_type, chunk_source next);
+
+  // close_connection asks the engine to close the connection after this response.
+  void close_connection() { close_ = true; }
+
+  // For the engine:
+  std::string_view header_block() const { return headers_; }  // "Name: value\r\n"...
+  std::string_view content_type() const { return content_type_; }
+  std::string_view body_view() const { return body_; }
+  bool closes() const { return close_; }
+  chunk_source& streamer() { return stream_; }
+  // reset clears everything but keeps the buffers' capacity.
+  void reset();
+
+ private:
+  int status_ = 200;
+  bool close_ = false;
+  std::string headers_;
+  std::string content_type_;
+  std::string body_;
+  chunk_source stream_;
+};
+
+enum class route_kind : std::uint8_t {
+  hot,   // inline on the shard: microseconds, never blocks
+  slow,  // on the offload pool: may block (Argon2id, LMDB writes, exports)
+};
+
+using handler = std::function<void(const request&, response&)>;
+
+// route_table collects routes before the server starts.
+class route_table {
+ public:
+  struct route {
+    method verb;
+    std::string pattern;  // "/api/v1/security/users/{id}"; "{name}" matches one segment
+    route_kind kind;
+    handler run;
+  };
+
+  // add registers a route. A GET route also answers HEAD (body omitted). Patterns
+  // with the same shape but different parameter names are the same route; adding
+  // one twice aborts at startup.
+  void add(method verb, std::string_view pattern, route_kind kind, handler run);
+  const std::vector<route>& routes() const { return routes_; }
+
+ private:
+  std::vector<route> routes_;
+};
+
+enum class io_backend : std::uint8_t { uring, epoll };
+
+struct options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0 picks a free port (tests); see server::port()
+  unsigned shards = 0;        // 0: one per online core
+  io_backend io = io_backend::uring;  // uring falls back to epoll with one warning
+  bool pin_shards = true;
+  http::limits limits;
+  std::chrono::milliseconds header_timeout{10'000};  // whole head must arrive: else 408
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
+  std::size_t max_connections = 10'000;              // per server; beyond: accept and close
+  unsigned offload_threads = 0;                       // 0: max(2, cores)
+  clock_fn clock;                                     // empty: the system clock
+  // ready reports whether the rest of the process (the store) is ready; /readyz is
+  // 200 only when it is true and every shard serves. Empty: always ready.
+  std::function<bool()> ready;
+  // metrics_sources append Prometheus text for /metrics (called on the offload pool).
+  std::vector<std::function<void(std::string& out)>> metrics_sources;
+};
+
+enum class errc : std::uint8_t {
+  ok = 0,
+  bad_address,      // host is not a numeric IPv4/IPv6 address
+  bind_failed,      // address in use or not permitted
+  uring_unavailable,  // only when io_uring was required and could not be set up
+  thread_failed,
+};
+
+std::string_view message_of(errc e);
+
+// server runs the shards. create() binds every listener (so a bad address fails
+// before anything runs); run() serves until stop() and then drains: it stops
+// accepting, finishes in-flight requests (including slow ones), closes idle
+// connections, and returns.
+class server {
+ public:
+  [[gnu::cold]] static std::expected<std::unique_ptr<server>, errc> create(options opts,
+                                                                          route_table routes);
+  virtual ~server() = default;
+
+  // port is the bound port (useful when options::port was 0).
+  virtual std::uint16_t port() const = 0;
+  // backend is the io backend actually in use after any fallback.
+  virtual io_backend backend() const = 0;
+  // run blocks until stop() and the drain complete. May block.
+  virtual void run() = 0;
+  // stop starts a graceful drain; thread-safe, returns at once.
+  virtual void stop() = 0;
+};
+
+}  // namespace tollgate::engine

@@ -1,0 +1,116 @@
+// engine/http.h — the HTTP/1.1 request parser and the chunked body decoder.
+//
+// Threading: pure functions over caller-owned buffers; no global state, no
+// allocation, no exceptions, no syscalls. Safe on any thread. fuzz/ and bench/
+// call them directly.
+//
+// The parser copies nothing: every string_view it produces points into the
+// caller's input buffer and lives as long as that buffer is unchanged.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace tollgate::engine::http {
+
+enum class method : std::uint8_t { get, head, post, put, patch, delete_, options, other };
+
+struct header {
+  std::string_view name;
+  std::string_view value;  // leading and trailing whitespace removed
+};
+
+enum class errc : std::uint8_t {
+  ok = 0,
+  bad_request_line,       // 400
+  bad_version,            // 505
+  bad_header,             // 400
+  bad_content_length,     // 400 (non-digits, overflow, or conflicting duplicates)
+  bad_transfer_encoding,  // 501 for codings other than chunked; 400 for CL + TE
+  uri_too_long,           // 414: request line longer than max_header_bytes
+  headers_too_large,      // 431: head longer than max_header_bytes or too many headers
+  body_too_large,         // 413: Content-Length or decoded chunks over max_body_bytes
+  bad_chunk,              // 400: malformed chunk size, extension or trailer
+};
+
+// status_of returns the HTTP status a parse error is answered with.
+int status_of(errc e);
+// message_of returns a short human-readable description of a parse error.
+std::string_view message_of(errc e);
+
+enum class parse_status : std::uint8_t { complete, partial, error };
+
+struct limits {
+  std::size_t max_header_bytes = 8192;  // request line + headers + final CRLF
+  std::size_t max_body_bytes = 1048576;
+};
+
+struct request_head {
+  method verb = method::other;
+  std::string_view method_text;
+  std::string_view target;  // as sent: path plus optional "?query"
+  std::string_view path;    // target before '?'
+  std::string_view query;   // after '?', without it; empty if none
+  int minor_version = 1;    // HTTP/1.<minor_version>
+  std::span<const header> headers;  // a prefix of the caller's slots
+  // Derived from the headers:
+  bool keep_alive = true;       // HTTP/1.1 default, or "Connection: keep-alive" on 1.0
+  bool chunked = false;         // Transfer-Encoding: chunked
+  bool expect_continue = false;  // Expect: 100-continue
+  std::uint64_t content_length = 0;  // 0 when absent or chunked
+};
+
+struct parse_result {
+  parse_status status = parse_status::partial;
+  errc error = errc::ok;
+  std::size_t consumed = 0;  // bytes of the head, valid when status == complete
+};
+
+// parse_request_head parses the request line and headers at the start of `input`.
+// On complete, `out` describes the request and `consumed` is the length of the head
+// (the body, if any, starts at input[consumed]). On partial, call again with more
+// bytes (the parse restarts from the beginning; heads are small). On error, `error`
+// says why and the connection should be answered with status_of(error) and closed.
+// `slots` bounds the number of headers; more than slots.size() is headers_too_large.
+parse_result parse_request_head(std::string_view input, const limits& lim,
+                                std::span<header> slots, request_head& out);
+
+// chunked_decoder decodes a chunked request body in place, resumably: feed it the
+// bytes after the head as they arrive. Decoded bytes are moved to the front of the
+// buffer passed in, so after a complete result the body is buf[0, decoded_total()).
+//
+// WARNING: every call must pass the same buffer start, grown at its end only.
+class chunked_decoder {
+ public:
+  explicit chunked_decoder(std::size_t max_body_bytes) : max_body_bytes_(max_body_bytes) {}
+
+  struct result {
+    parse_status status = parse_status::partial;
+    errc error = errc::ok;
+    std::size_t consumed = 0;  // bytes of `size` belonging to the body (incl. trailer)
+  };
+
+  // decode continues over buf[0, size). Bytes already decoded stay in place.
+  result decode(char* buf, std::size_t size);
+  std::size_t decoded_total() const { return decoded_; }
+
+ private:
+  enum class state : std::uint8_t { size, size_ext, size_lf, data, data_cr, data_lf, trailer, trailer_lf, done };
+  std::size_t max_body_bytes_;
+  std::size_t decoded_ = 0;     // decoded bytes at buf[0, decoded_)
+  std::size_t read_pos_ = 0;    // next undecoded input byte
+  std::uint64_t chunk_left_ = 0;
+  state state_ = state::size;
+  bool size_digits_ = false;
+  bool trailer_line_empty_ = true;
+};
+
+// method_of maps a method token to the enum (other for unknown tokens).
+method method_of(std::string_view token);
+
+// iequals compares ASCII case-insensitively, for header names.
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace tollgate::engine::http
