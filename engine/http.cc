@@ -55,6 +55,8 @@ inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // Header values (bearer tokens above all) are most of a gateway's head, so eight
 // bytes are checked at a time: a word passes when no byte is below 0x20 or equal to
 // 0x7f. A word with an HTAB (rare) falls to the byte loop, which is exact.
+// bench/http_parser_bench BM_ParseTypicalRequest (342 bytes): ~142 ns CPU with this
+// loop, ~185 ns with the byte loop alone (noisy shared machine, two runs each).
 inline const char* scan_value(const char* p, const char* end) {
   constexpr std::uint64_t ones = 0x0101010101010101ULL;
   constexpr std::uint64_t highs = 0x8080808080808080ULL;
