@@ -18,7 +18,7 @@ namespace {
 constexpr const char* table_names[table_count] = {
     "users",    "users_by_name",    "users_by_email", "roles", "groups", "groups_by_name",
     "members",  "sessions",         "sessions_by_user", "refresh", "perms", "keys",
-    "meta",     "audit",
+    "meta",     "audit",            "api_keys",
 };
 
 constexpr std::string_view schema_key = "schema_version";

@@ -34,6 +34,7 @@ enum class table : std::uint8_t {
   keys,            // kid -> signing key blob
   meta,            // name -> value
   audit,           // be64(id) -> audit record
+  api_keys,        // see api_keys.cc: "k:" key id, "u:" user index, "ip:" API users
   count_,
 };
 inline constexpr std::size_t table_count = static_cast<std::size_t>(table::count_);

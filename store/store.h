@@ -14,6 +14,7 @@
 // the caller appends the audit entry inside the same transaction.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <expected>
@@ -134,6 +135,21 @@ struct grant {
   std::string source;
 };
 
+// api_key_record is one API key (store/api_keys.cc). Only the keyed hash of the
+// secret is stored (crypto/api_key.h); `prefix` ("sk_live_<key_id>") is safe to list.
+struct api_key_record {
+  std::string key_id;
+  std::string user_id;
+  std::string name;
+  std::array<std::uint8_t, 32> hash{};
+  bool explicit_permissions = false;  // false: the owner's permissions at use time
+  std::vector<std::string> permissions;
+  time_ns created_at = 0;
+  time_ns expires_at = 0;  // 0: never
+  time_ns last_used = 0;
+  time_ns revoked_at = 0;  // 0: live
+};
+
 // ---------------------------------------------------------------------------------
 // Transactions (slow path)
 
@@ -182,6 +198,13 @@ class read_txn {
       const std::function<bool(const audit_entry&)>& filter, std::size_t offset,
       std::size_t limit) const;
 
+  // API keys (store/api_keys.cc). user_api_keys lists a user's keys in key id
+  // order, revoked ones included. api_user_allowlist returns the comma-separated
+  // `allowed_ips` of an API user, not_found when the user is not an API user.
+  result<api_key_record> get_api_key(std::string_view key_id) const;
+  result<std::vector<api_key_record>> user_api_keys(std::string_view user_id) const;
+  result<std::string> api_user_allowlist(std::string_view user_id) const;
+
   std::uint32_t schema_version() const;
 
  protected:
@@ -222,6 +245,13 @@ class write_txn : public read_txn {
   result<void> delete_signing_key(std::string_view kid);
   result<void> put_meta(std::string_view key, std::string_view value);
 
+  // put_api_key inserts or replaces a key record (by key_id) and its user index.
+  result<void> put_api_key(const api_key_record& k);
+  // set_api_user makes `user_id` an API user restricted to `allowed_ips` (a
+  // comma-separated list of addresses and CIDR ranges, already validated; empty
+  // allows nothing), or, with nullopt, an ordinary user again.
+  result<void> set_api_user(std::string_view user_id, std::optional<std::string_view> allowed_ips);
+
   // append_audit assigns e.id and clamps e.timestamp; returns the id.
   result<std::uint64_t> append_audit(audit_entry& e);
 
@@ -251,6 +281,17 @@ struct session_view {
   time_ns created_at = 0;
   time_ns last_activity = 0;
   time_ns revoked_at = 0;
+  bool live() const { return revoked_at == 0; }
+};
+
+// api_key_view is an API key's hot fields; views point into the map.
+struct api_key_view {
+  std::string_view user_id;
+  const std::uint8_t* hash = nullptr;  // 32 bytes
+  time_ns expires_at = 0;  // 0: never
+  time_ns revoked_at = 0;
+  bool explicit_permissions = false;
+  std::string_view permission_lines;  // "perm\n" per explicit permission
   bool live() const { return revoked_at == 0; }
 };
 
@@ -290,6 +331,11 @@ class reader {
   result<permissions_view> effective_permissions(std::string_view user_id) const;
   // signing_key returns the blob stored for `kid`.
   result<std::string_view> signing_key(std::string_view kid) const;
+  // api_key looks a key up by key id (store/api_keys.cc).
+  result<api_key_view> api_key(std::string_view key_id) const;
+  // api_user_allowlist returns an API user's comma-separated allowed_ips (possibly
+  // empty: nothing allowed); not_found for ordinary users.
+  result<std::string_view> api_user_allowlist(std::string_view user_id) const;
 
  private:
   friend class store;
