@@ -168,12 +168,12 @@ outcome<query_map> parse_query(std::string_view query, std::span<const std::stri
   auto parsed = boost::urls::parse_query(query);
   if (!parsed) return std::unexpected(invalid("query", "malformed query string"));
   for (auto p : *parsed) {
-    std::string key = p.key;
+    std::string key = p.key.decode();
     bool known = false;
     for (auto a : allowed) known = known || a == key;
     if (!known) return std::unexpected(invalid(key, "unknown query parameter"));
     if (out.contains(key)) return std::unexpected(invalid(key, "given more than once"));
-    out.emplace(std::move(key), p.has_value ? std::string(p.value) : std::string());
+    out.emplace(std::move(key), p.has_value ? p.value.decode() : std::string());
   }
   return out;
 }
