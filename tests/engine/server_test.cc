@@ -470,6 +470,25 @@ TEST_P(server_test, graceful_shutdown_answers_requests_in_flight) {
   EXPECT_FALSE(late.connected() && late.send(get("/healthz")) && late.read_response().has_value());
 }
 
+TEST_P(server_test, drain_timeout_cuts_a_client_that_never_reads) {
+  options o;
+  o.drain_timeout = 300ms;
+  route_table routes;
+  routes.add(method::get, "/big", route_kind::hot, [](const request&, response& r) {
+    r.set_body("application/octet-stream", std::string(1 << 20, 'b'));
+  });
+  start(o, std::move(routes));
+  client c(port());
+  std::string burst;
+  for (int i = 0; i < 8; ++i) burst += get("/big");
+  ASSERT_TRUE(c.send(burst));  // and never read: the server's sends stall
+  std::this_thread::sleep_for(100ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  srv->stop();
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
 TEST_P(server_test, stall_detector_counts_a_blocking_hot_route) {
   options o;
   o.stall_threshold = 30ms;
