@@ -489,6 +489,22 @@ TEST_P(server_test, drain_timeout_cuts_a_client_that_never_reads) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
 }
 
+TEST_P(server_test, injected_clock_drives_date_and_request_now) {
+  options o;
+  o.clock = [] { return unix_time(std::chrono::seconds(1705330800)); };  // 2024-01-15T15:00:00Z
+  route_table routes;
+  routes.add(method::get, "/now", route_kind::hot, [](const request& q, response& r) {
+    r.set_body("text/plain", std::to_string(q.now.time_since_epoch().count()));
+  });
+  start(o, std::move(routes));
+  client c(port());
+  ASSERT_TRUE(c.send(get("/now")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->header("Date"), "Mon, 15 Jan 2024 15:00:00 GMT");
+  EXPECT_EQ(r->body, "1705330800000000000");
+}
+
 TEST_P(server_test, stall_detector_counts_a_blocking_hot_route) {
   options o;
   o.stall_threshold = 30ms;
