@@ -3,7 +3,9 @@
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -468,6 +470,61 @@ TEST_P(server_test, graceful_shutdown_answers_requests_in_flight) {
   EXPECT_FALSE(late.connected() && late.send(get("/healthz")) && late.read_response().has_value());
 }
 
+TEST_P(server_test, drain_timeout_cuts_a_client_that_never_reads) {
+  options o;
+  o.drain_timeout = 300ms;
+  route_table routes;
+  routes.add(method::get, "/big", route_kind::hot, [](const request&, response& r) {
+    r.set_body("application/octet-stream", std::string(1 << 20, 'b'));
+  });
+  start(o, std::move(routes));
+  client c(port());
+  std::string burst;
+  for (int i = 0; i < 8; ++i) burst += get("/big");
+  ASSERT_TRUE(c.send(burst));  // and never read: the server's sends stall
+  std::this_thread::sleep_for(100ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  srv->stop();
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+TEST_P(server_test, injected_clock_drives_date_and_request_now) {
+  options o;
+  o.clock = [] { return unix_time(std::chrono::seconds(1705330800)); };  // 2024-01-15T15:00:00Z
+  route_table routes;
+  routes.add(method::get, "/now", route_kind::hot, [](const request& q, response& r) {
+    r.set_body("text/plain", std::to_string(q.now.time_since_epoch().count()));
+  });
+  start(o, std::move(routes));
+  client c(port());
+  ASSERT_TRUE(c.send(get("/now")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->header("Date"), "Mon, 15 Jan 2024 15:00:00 GMT");
+  EXPECT_EQ(r->body, "1705330800000000000");
+}
+
+TEST_P(server_test, stall_detector_counts_a_blocking_hot_route) {
+  options o;
+  o.stall_threshold = 30ms;
+  route_table routes;
+  routes.add(method::get, "/blocks", route_kind::hot, [](const request&, response& r) {
+    std::this_thread::sleep_for(80ms);  // what a hot route must never do
+    r.set_body("text/plain", "late");
+  });
+  start(o, std::move(routes));
+  client c(port());
+  ASSERT_TRUE(c.send(get("/blocks")));
+  ASSERT_TRUE(c.read_response().has_value());
+  ASSERT_TRUE(c.send(get("/metrics")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  const auto at = r->body.find("\ntollgate_shard_stalls_total ");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stoi(r->body.substr(at + 29)), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, server_test, ::testing::Values(io_backend::uring, io_backend::epoll),
                          [](const ::testing::TestParamInfo<io_backend>& p) {
                            return std::string(p.param == io_backend::uring ? "uring" : "epoll");
@@ -491,6 +548,27 @@ TEST(server, stop_before_run_returns_at_once) {
   (*s)->stop();
   (*s)->run();
   SUCCEED();
+}
+
+TEST(server, run_until_signal_drains_on_sigterm_and_returns_the_signal) {
+  // Blocked here first, so the threads created below inherit the mask and SIGTERM
+  // can only be taken by run_until_signal's signalfd.
+  block_termination_signals();
+  options o;
+  o.port = 0;
+  o.shards = 1;
+  auto s = server::create(o, {});
+  ASSERT_TRUE(s.has_value());
+  std::atomic<int> got{-1};
+  std::thread runner([&] { got = run_until_signal(**s); });
+  {
+    client c((*s)->port());
+    ASSERT_TRUE(c.send(get("/healthz")));
+    ASSERT_TRUE(c.read_response().has_value());
+  }
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  runner.join();
+  EXPECT_EQ(got.load(), SIGTERM);
 }
 
 }  // namespace
