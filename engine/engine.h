@@ -7,8 +7,8 @@
 // request or throw. Slow routes run on the offload pool (Boost.Asio thread_pool)
 // with a private copy of the request; their response is posted back to the owning
 // shard, which writes it. route_table is built before the server starts and is
-// read-only afterwards. server::stop() may be called from any thread or a signal
-// handler context via request_stop_from_signal().
+// read-only afterwards. server::stop() may be called from any thread, and from a
+// signal handler: it only stores an atomic flag and writes to eventfds.
 #pragma once
 
 #include <array>
@@ -170,6 +170,8 @@ struct options {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
   std::size_t max_connections = 10'000;              // per server; beyond: accept and close
   unsigned offload_threads = 0;                       // 0: max(2, cores)
+  std::chrono::milliseconds drain_timeout{30'000};   // stop(): then open connections are cut
+  std::chrono::milliseconds stall_threshold{100};    // a loop iteration longer is logged
   clock_fn clock;                                     // empty: the system clock
   // ready reports whether the rest of the process (the store) is ready; /readyz is
   // 200 only when it is true and every shard serves. Empty: always ready.
@@ -204,8 +206,20 @@ class server {
   virtual io_backend backend() const = 0;
   // run blocks until stop() and the drain complete. May block.
   virtual void run() = 0;
-  // stop starts a graceful drain; thread-safe, returns at once.
+  // stop starts a graceful drain; thread-safe and async-signal-safe, returns at once.
   virtual void stop() = 0;
 };
+
+// block_termination_signals blocks SIGTERM and SIGINT in the calling thread. Threads
+// started afterwards inherit the mask, so call it first in main(), before any thread
+// exists; then only run_until_signal sees those signals.
+void block_termination_signals();
+
+// run_until_signal runs `s` on the calling thread until SIGTERM or SIGINT arrives
+// (read through a signalfd), then drains it with server::stop() and returns once
+// run() has returned. Returns the signal number, or 0 when run() returned because
+// stop() was called elsewhere. May block. The engine's own threads (shards, offload
+// pool) are created inside run() and inherit the blocked mask.
+int run_until_signal(server& s);
 
 }  // namespace tollgate::engine

@@ -33,6 +33,9 @@ enum class errc : std::uint8_t {
   headers_too_large,      // 431: head longer than max_header_bytes or too many headers
   body_too_large,         // 413: Content-Length or decoded chunks over max_body_bytes
   bad_chunk,              // 400: malformed chunk size, extension or trailer
+  bad_framing,            // 400: Content-Length with Transfer-Encoding, chunked twice,
+                          //      or Transfer-Encoding from an HTTP/1.0 client
+  bad_host,               // 400: HTTP/1.1 without Host, or more than one Host
 };
 
 // status_of returns the HTTP status a parse error is answered with.
@@ -92,19 +95,28 @@ class chunked_decoder {
     std::size_t consumed = 0;  // bytes of `size` belonging to the body (incl. trailer)
   };
 
-  // decode continues over buf[0, size). Bytes already decoded stay in place.
+  // decode continues over buf[0, size). Bytes already decoded stay in place. After
+  // complete, further calls return complete again without reading more bytes.
   result decode(char* buf, std::size_t size);
   std::size_t decoded_total() const { return decoded_; }
 
+  // A chunk-size line (digits and extensions) longer than this is bad_chunk.
+  static constexpr std::size_t max_size_line_bytes = 1024;
+  // A trailer section longer than this is bad_chunk (trailers are read and dropped).
+  static constexpr std::size_t max_trailer_bytes = 8192;
+
  private:
-  enum class state : std::uint8_t { size, size_ext, size_lf, data, data_cr, data_lf, trailer, trailer_lf, done };
+  enum class state : std::uint8_t {
+    size, size_ws, size_ext, size_lf, data, data_cr, data_lf,
+    trailer_start, trailer_name, trailer_value, trailer_lf, end_lf, done
+  };
   std::size_t max_body_bytes_;
   std::size_t decoded_ = 0;     // decoded bytes at buf[0, decoded_)
   std::size_t read_pos_ = 0;    // next undecoded input byte
   std::uint64_t chunk_left_ = 0;
+  std::size_t line_bytes_ = 0;  // framing bytes of the current size line or trailer
   state state_ = state::size;
   bool size_digits_ = false;
-  bool trailer_line_empty_ = true;
 };
 
 // method_of maps a method token to the enum (other for unknown tokens).

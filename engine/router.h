@@ -5,6 +5,7 @@
 // shared read-only by every shard. find() never allocates, locks or throws.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -14,6 +15,9 @@
 #include "engine/engine.h"
 
 namespace tollgate::engine {
+
+// method_count is the number of methods a route can be registered for (all but other).
+inline constexpr std::size_t method_count = static_cast<std::size_t>(method::other);
 
 class router {
  public:
@@ -34,9 +38,24 @@ class router {
   match find(method verb, std::string_view path, std::span<std::string_view> params) const;
 
  private:
-  struct node;
-  std::vector<node> nodes_;          // implementation's choice; shown for size only
-  std::vector<std::string> allows_;  // Allow header values, one per path
+  // One node per distinct path prefix; a node's children are its static segments
+  // (tried first) and at most one "{param}" child, tried when the static ones fail.
+  struct node {
+    std::string segment;                 // static text; unused for a param node
+    std::vector<std::size_t> statics;    // child node indices
+    std::size_t param = npos;            // child node index of "{name}", or npos
+    std::size_t params_here = 0;         // parameters on the path to this node
+    std::array<std::size_t, method_count> route{};  // index into routes_, or npos
+    unsigned methods = 0;                // bit per method with a route here
+  };
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  std::size_t walk(std::size_t n, std::string_view rest, unsigned bit,
+                   std::span<std::string_view> params, unsigned& seen) const;
+
+  const route_table::route* routes_ = nullptr;  // the table's routes
+  std::vector<node> nodes_;
+  std::array<std::string, 1u << method_count> allows_;  // Allow value per method set
 };
 
 }  // namespace tollgate::engine
