@@ -79,10 +79,10 @@ struct issuer {
   std::int64_t leeway_seconds = 30;
 };
 
-// issuer_loader keeps external issuers' key sets current: each jwks_file is read at
-// startup (a bad file fails startup) and again every refresh_seconds, or at once
-// when a verifier saw an unknown kid (at most once per 10 s per issuer); a reload
-// that fails keeps the last good set.
+// issuer_loader keeps external issuers' key sets current (crypto::jwks_source): each
+// jwks_file is read at startup (a bad file fails startup) and again every
+// refresh_seconds, or early when a verifier saw an unknown kid (rate-limited by the
+// source); a reload that fails keeps the last good set.
 class issuer_loader {
  public:
   virtual ~issuer_loader() = default;
