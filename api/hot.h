@@ -44,11 +44,16 @@ struct hot_config {
 };
 
 class hot_state;
+// hot_state_ptr owns a hot_state; its type stays private to api/.
+struct hot_state_deleter {
+  void operator()(hot_state* hs) const;
+};
+using hot_state_ptr = std::unique_ptr<hot_state, hot_state_deleter>;
 
 // make_hot_state builds the shared hot-path state: compiles forward rules and trusted
 // proxies (an error names the entry), loads or creates the API key server secret
 // (meta "api_key_secret", 32 random bytes made at first start).
-[[gnu::cold]] std::expected<std::unique_ptr<hot_state>, std::string> make_hot_state(
+[[gnu::cold]] std::expected<hot_state_ptr, std::string> make_hot_state(
     store::store& db, crypto::trust_store& trust, const hot_config& cfg);
 
 // register_hot_routes adds verify, forward and introspect (hot) and the API key

@@ -181,10 +181,13 @@ hot_state::hot_state(store::store& db, crypto::trust_store& trust, const hot_con
 
 hot_state::~hot_state() = default;
 
-std::expected<std::unique_ptr<hot_state>, std::string> make_hot_state(store::store& db,
-                                                                      crypto::trust_store& trust,
-                                                                      const hot_config& cfg) {
-  return hot_state::create(db, trust, cfg);
+void hot_state_deleter::operator()(hot_state* hs) const { delete hs; }
+
+std::expected<hot_state_ptr, std::string> make_hot_state(store::store& db, crypto::trust_store& trust,
+                                                         const hot_config& cfg) {
+  auto hs = hot_state::create(db, trust, cfg);
+  if (!hs) return std::unexpected(std::move(hs.error()));
+  return hot_state_ptr(hs->release());
 }
 
 std::expected<std::unique_ptr<hot_state>, std::string> hot_state::create(store::store& db,

@@ -130,7 +130,7 @@ struct hot_server {
   std::filesystem::path dir;
   std::unique_ptr<store::store> db;
   crypto::trust_store trust;
-  std::unique_ptr<api::hot::hot_state> hs;
+  api::hot::hot_state_ptr hs;
   std::unique_ptr<api::hot::issuer_loader> issuers;
   std::unique_ptr<engine::server> server;
   std::thread runner;
