@@ -8,44 +8,13 @@
 #include <cstdio>
 
 #include "api/hot_auth.h"
+#include "api/internal.h"
 
 namespace tollgate::api::hot {
 
-namespace json = boost::json;
-
 namespace {
 
-struct error {
-  int status;
-  std::string_view code;
-  std::string message;
-  std::uint64_t retry_after = 0;
-};
-
-void send(engine::response& res, int status, const json::value& body) {
-  res.set_status(status);
-  res.set_body("application/json", json::serialize(body));
-}
-
-void send_error(engine::response& res, const error& e) {
-  if (e.status == 401) res.add_header("WWW-Authenticate", "Bearer");
-  if (e.status == 429) res.add_header("Retry-After", std::to_string(std::max<std::uint64_t>(1, e.retry_after)));
-  send(res, e.status, json::object{{"error", e.code}, {"message", e.message}});
-}
-
-error invalid(std::string_view field, std::string_view why) {
-  return {400, "invalid_request", std::string(field) + ": " + std::string(why)};
-}
-
-std::string rfc3339(store::time_ns t) {
-  std::string s;
-  write_rfc3339(s, t / 1'000'000'000);
-  return s.substr(1, s.size() - 2);  // without the JSON quotes
-}
-json::value time_or_null(store::time_ns t) {
-  if (t == 0) return nullptr;
-  return json::value(rfc3339(t));
-}
+using error = http_error;
 
 // parse_rfc3339 reads "YYYY-MM-DDTHH:MM:SSZ" (optionally with fractional seconds,
 // which are dropped); other offsets are refused: every time tollgate answers is UTC.
@@ -84,25 +53,6 @@ json::object key_json(const store::api_key_record& k) {
           {"expires_at", time_or_null(k.expires_at)},
           {"last_used", time_or_null(k.last_used)},
           {"revoked", k.revoked_at != 0}};
-}
-
-std::string client_text(hot_state& hs, const engine::request& req) {
-  auto a = hs.client_of(req);
-  return authz::format_ip(a ? *a : req.peer);
-}
-
-store::audit_entry audit_of(hot_state& hs, const engine::request& req, std::string_view actor,
-                            std::string_view user, std::string_view action, const json::object& details) {
-  store::audit_entry e;
-  e.timestamp = req.now.time_since_epoch().count();
-  e.user_id = user;
-  e.actor_id = actor;
-  e.action = action;
-  e.ip_address = client_text(hs, req);
-  e.user_agent = req.header_value("User-Agent");
-  e.success = true;
-  e.details_json = json::serialize(details);
-  return e;
 }
 
 struct create_request {
@@ -194,7 +144,8 @@ std::expected<std::pair<store::api_key_record, std::string>, error> create(
   // Counted only now, so refused requests do not use up the allowance.
   auto d = hs.key_generation_limiter().allow(owner_id, req.now);
   if (!d.allowed)
-    return std::unexpected(error{429, "rate_limited", "API key generation limit reached", authz::ceil_seconds(d.retry_after)});
+    return std::unexpected(error{429, "rate_limited", "API key generation limit reached", 0,
+                                 static_cast<std::int64_t>(std::max<std::uint64_t>(1, authz::ceil_seconds(d.retry_after)))});
 
   auto gen = hs.hasher().generate();
   if (!gen) return std::unexpected(error{503, "unavailable", "could not generate a key"});
@@ -209,7 +160,7 @@ std::expected<std::pair<store::api_key_record, std::string>, error> create(
   k.expires_at = body->expires_at;
   auto w = hs.db().write([&](store::write_txn& t) -> store::result<void> {
     if (auto ok = t.put_api_key(k); !ok) return ok;
-    auto e = audit_of(hs, req, actor, owner_id, "api_key_create", {{"key_id", k.key_id}, {"name", k.name}});
+    auto e = audit(req, actor, owner_id, "api_key_create", true, {{"key_id", k.key_id}, {"name", k.name}});
     if (auto id = t.append_audit(e); !id) return std::unexpected(id.error());
     return {};
   });
@@ -218,6 +169,14 @@ std::expected<std::pair<store::api_key_record, std::string>, error> create(
 }
 
 }  // namespace
+
+caller_fn management_caller(const services& svc) {
+  return [&svc](const engine::request& req) {
+    auto p = api::authenticate(svc, req);
+    if (!p) return caller{};
+    return caller{p->user.id, p->has("users.manage")};
+  };
+}
 
 void register_api_key_routes(engine::route_table& routes, hot_state& hs, caller_fn who) {
   using engine::method;
@@ -244,7 +203,7 @@ void register_api_key_routes(engine::route_table& routes, hot_state& hs, caller_
                json::object o = key_json(k);
                o["api_key"] = presented;
                o.erase("revoked");
-               send(res, 201, o);
+               send_json(res, 201, o);
              });
 
   routes.add(method::get, "/api/v1/security/users/{id}/api-keys", route_kind::slow,
@@ -270,7 +229,7 @@ void register_api_key_routes(engine::route_table& routes, hot_state& hs, caller_
                if (!r) return send_error(res, {503, "unavailable", "store unavailable"});
                if (failed) return send_error(res, *failed);
                const std::size_t total = list.size();
-               send(res, 200, json::object{{"api_keys", std::move(list)}, {"total", total}});
+               send_json(res, 200, json::object{{"api_keys", std::move(list)}, {"total", total}});
              });
 
   routes.add(method::delete_, "/api/v1/security/api-keys/{id}", route_kind::slow,
@@ -290,13 +249,13 @@ void register_api_key_routes(engine::route_table& routes, hot_state& hs, caller_
                  if (k->revoked_at != 0) return {};  // repeatable
                  k->revoked_at = req.now.time_since_epoch().count();
                  if (auto ok = t.put_api_key(*k); !ok) return ok;
-                 auto e = audit_of(hs, req, c->user_id, k->user_id, "api_key_revoke", {{"key_id", key_id}});
+                 auto e = audit(req, c->user_id, k->user_id, "api_key_revoke", true, {{"key_id", key_id}});
                  if (auto id = t.append_audit(e); !id) return std::unexpected(id.error());
                  return {};
                });
                if (!w) return send_error(res, {503, "unavailable", "store unavailable"});
                if (failed) return send_error(res, *failed);
-               res.set_status(204);
+               send_no_content(res);
              });
 
   routes.add(method::post, "/api/auth/api-keys", route_kind::slow,
@@ -314,7 +273,7 @@ void register_api_key_routes(engine::route_table& routes, hot_state& hs, caller_
                                 {"expires_at", time_or_null(k.expires_at)},
                                 {"permissions", k.explicit_permissions ? json::value(strings_of(k.permissions))
                                                                        : json::value(nullptr)}};
-               send(res, 201, json::object{{"api_key", std::move(key)},
+               send_json(res, 201, json::object{{"api_key", std::move(key)},
                                            {"security_warning", "Store this API key securely. It will not be shown again."}});
              });
 }

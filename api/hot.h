@@ -20,12 +20,15 @@
 #include <string>
 #include <vector>
 
+#include "api/api.h"
 #include "authz/rate_limiter.h"
 #include "crypto/jws.h"
 #include "engine/engine.h"
 #include "store/store.h"
 
 namespace tollgate::api::hot {
+
+using api::services;
 
 struct hot_config {
   std::size_t max_token_bytes = 4096;           // auth.max_token_bytes
@@ -67,6 +70,9 @@ struct caller {
 };
 using caller_fn = std::function<caller(const engine::request&)>;
 [[gnu::cold]] void register_hot_routes(engine::route_table& routes, hot_state& hs, caller_fn authenticate_caller);
+// management_caller authenticates API key route callers like every management route
+// (api/api.h: a tollgate access token with a live session). `svc` must outlive it.
+caller_fn management_caller(const services& svc);
 
 // metrics_source returns the /metrics contribution of the hot path: verify outcomes
 // by reason and route family, cache hits and misses, rate-limit rejections,
