@@ -157,7 +157,11 @@ class uring_loop final : public io_loop {
     ::close(c.fd);
     c.fd = -1;
     if (c.io.sending) {
-      c.io.release_pending = true;  // the kernel still reads the sending buffer
+      // The kernel still reads the sending buffer: release on the send's completion,
+      // which the cancel makes prompt even if the client stopped reading.
+      io_uring_prep_cancel64(sqe(), tag(op::send, c.slot(), c.generation), 0);
+      last_sqe_->user_data = tag(op::ignore);
+      c.io.release_pending = true;
     } else {
       s_.release(c);
     }

@@ -3,13 +3,16 @@
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -468,6 +471,115 @@ TEST_P(server_test, graceful_shutdown_answers_requests_in_flight) {
   EXPECT_FALSE(late.connected() && late.send(get("/healthz")) && late.read_response().has_value());
 }
 
+TEST_P(server_test, large_responses_survive_partial_sends) {
+  route_table routes;
+  routes.add(method::get, "/big/{n}", route_kind::hot, [](const request& q, response& r) {
+    r.set_body("application/octet-stream", std::string(std::size_t{4} << 20, q.params[0][0]));
+  });
+  start({}, std::move(routes));
+  client c(port());
+  ASSERT_TRUE(c.send(get("/big/a") + get("/big/b") + get("/n/3")));
+  for (char want : {'a', 'b'}) {
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->body.size(), std::size_t{4} << 20);
+    EXPECT_EQ(r->body.find_first_not_of(want), std::string::npos);
+  }
+  EXPECT_EQ(c.read_response()->body, "3");
+}
+
+TEST_P(server_test, drain_timeout_cuts_a_client_that_never_reads) {
+  options o;
+  o.drain_timeout = 300ms;
+  route_table routes;
+  routes.add(method::get, "/big", route_kind::hot, [](const request&, response& r) {
+    r.set_body("application/octet-stream", std::string(1 << 20, 'b'));
+  });
+  start(o, std::move(routes));
+  client c(port());
+  std::string burst;
+  for (int i = 0; i < 8; ++i) burst += get("/big");
+  ASSERT_TRUE(c.send(burst));  // and never read: the server's sends stall
+  std::this_thread::sleep_for(100ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  srv->stop();
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+// Regression guard for the state machine as a whole (the parser has its own fuzzer):
+// random bytes after plausible prefixes, then EOF. Every connection must end with the
+// server closing it, and the server must still serve afterwards.
+TEST_P(server_test, random_bytes_always_end_in_a_close_never_a_hang) {
+  start();
+  std::mt19937 rng(20240115);
+  const std::string alphabet = "\r\n\r\n :;0123456789abcdefABCDEF/GETPOSTHTTP/1.1\t?=&%chunked";
+  const std::string prefixes[] = {
+      "", "GET /healthz HTTP/1.1\r\nHost: t\r\n",
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n", get("/n/1")};
+  for (int i = 0; i < 200; ++i) {
+    client c(port());
+    std::string bytes = prefixes[rng() % std::size(prefixes)];
+    const std::size_t n = rng() % 600;
+    for (std::size_t k = 0; k < n; ++k) bytes.push_back(alphabet[rng() % alphabet.size()]);
+    if (!c.send(bytes)) continue;  // the server may already have answered 400 and closed
+    ::shutdown(c.fd(), SHUT_WR);
+    bool closed = false;
+    for (int reads = 0; reads < 10000 && !closed; ++reads) {
+      char buf[4096];
+      ssize_t got;
+      do {
+        got = ::recv(c.fd(), buf, sizeof buf, 0);
+      } while (got < 0 && errno == EINTR);
+      closed = got == 0 || (got < 0 && errno == ECONNRESET);
+      if (got < 0 && !closed) break;  // timeout: the server hung on this input
+    }
+    ASSERT_TRUE(closed) << "input " << i << ": " << ::testing::PrintToString(bytes);
+  }
+  client c(port());
+  ASSERT_TRUE(c.send(get("/healthz")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_P(server_test, injected_clock_drives_date_and_request_now) {
+  options o;
+  o.clock = [] { return unix_time(std::chrono::seconds(1705330800)); };  // 2024-01-15T15:00:00Z
+  route_table routes;
+  routes.add(method::get, "/now", route_kind::hot, [](const request& q, response& r) {
+    r.set_body("text/plain", std::to_string(q.now.time_since_epoch().count()));
+  });
+  start(o, std::move(routes));
+  client c(port());
+  ASSERT_TRUE(c.send(get("/now")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->header("Date"), "Mon, 15 Jan 2024 15:00:00 GMT");
+  EXPECT_EQ(r->body, "1705330800000000000");
+}
+
+TEST_P(server_test, stall_detector_counts_a_blocking_hot_route) {
+  options o;
+  o.stall_threshold = 30ms;
+  route_table routes;
+  routes.add(method::get, "/blocks", route_kind::hot, [](const request&, response& r) {
+    std::this_thread::sleep_for(80ms);  // what a hot route must never do
+    r.set_body("text/plain", "late");
+  });
+  start(o, std::move(routes));
+  client c(port());
+  ASSERT_TRUE(c.send(get("/blocks")));
+  ASSERT_TRUE(c.read_response().has_value());
+  ASSERT_TRUE(c.send(get("/metrics")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  const auto at = r->body.find("\ntollgate_shard_stalls_total ");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stoi(r->body.substr(at + 29)), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, server_test, ::testing::Values(io_backend::uring, io_backend::epoll),
                          [](const ::testing::TestParamInfo<io_backend>& p) {
                            return std::string(p.param == io_backend::uring ? "uring" : "epoll");
@@ -491,6 +603,27 @@ TEST(server, stop_before_run_returns_at_once) {
   (*s)->stop();
   (*s)->run();
   SUCCEED();
+}
+
+TEST(server, run_until_signal_drains_on_sigterm_and_returns_the_signal) {
+  // Blocked here first, so the threads created below inherit the mask and SIGTERM
+  // can only be taken by run_until_signal's signalfd.
+  block_termination_signals();
+  options o;
+  o.port = 0;
+  o.shards = 1;
+  auto s = server::create(o, {});
+  ASSERT_TRUE(s.has_value());
+  std::atomic<int> got{-1};
+  std::thread runner([&] { got = run_until_signal(**s); });
+  {
+    client c((*s)->port());
+    ASSERT_TRUE(c.send(get("/healthz")));
+    ASSERT_TRUE(c.read_response().has_value());
+  }
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  runner.join();
+  EXPECT_EQ(got.load(), SIGTERM);
 }
 
 }  // namespace
