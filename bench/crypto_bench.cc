@@ -13,6 +13,7 @@
 // must say "OpenSSL 3", ours "BoringSSL", and a wrong signature fails in both.
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/curve25519.h>
@@ -283,9 +284,34 @@ struct libjwt {
   grant_int_fn grant_int = nullptr;
   std::string error;
   std::string openssl_version;
+  // Headroom for keys the main namespace creates after this point.
+  static constexpr unsigned kReservedKeys = 64;
 
   libjwt() {
-    void* h = dlmopen(LM_ID_NEWLM, "libjwt.so.0", RTLD_NOW | RTLD_LOCAL);
+    // The namespace gets its own libc, but threads keep the one TCB of the main libc,
+    // whose pthread_getspecific slots both libcs index. Each libc hands out keys from
+    // 0 up, so OpenSSL's keys in the new namespace would alias BoringSSL's (seen as
+    // BIO_new failing with ENOMEM). Reserving the low keys in the new namespace's libc
+    // first moves OpenSSL's keys above any the main namespace uses.
+    void* libc = dlmopen(LM_ID_NEWLM, "libc.so.6", RTLD_NOW | RTLD_LOCAL);
+    Lmid_t ns;
+    if (libc == nullptr || dlinfo(libc, RTLD_DI_LMID, &ns) != 0) {
+      error = std::string("dlmopen libc.so.6: ") + dlerror();
+      return;
+    }
+    using key_create_fn = int (*)(pthread_key_t*, void (*)(void*));
+    auto key_create = reinterpret_cast<key_create_fn>(dlsym(libc, "pthread_key_create"));
+    pthread_key_t used;
+    if (pthread_key_create(&used, nullptr) != 0 || key_create == nullptr) {
+      error = "pthread_key_create";
+      return;
+    }
+    pthread_key_delete(used);
+    for (unsigned reserved = 0; reserved < used + kReservedKeys; ++reserved) {
+      pthread_key_t k;
+      if (key_create(&k, nullptr) != 0) break;
+    }
+    void* h = dlmopen(ns, "libjwt.so.0", RTLD_NOW | RTLD_LOCAL);
     if (h == nullptr) {
       error = std::string("dlmopen libjwt.so.0: ") + dlerror();
       return;
