@@ -41,7 +41,8 @@ struct reply {
     return ec ? json::value(nullptr) : v;
   }
   std::string header(std::string_view name) const {
-    std::string key = "\n" + std::string(name) + ":";
+    std::string key("\n");
+    key.append(name).append(":");
     auto p = headers.find(key);
     if (p == std::string::npos) return "";
     auto e = headers.find('\r', p + key.size());
