@@ -59,23 +59,6 @@ bool ends_with_star(std::string_view s) {
   return s == "*" || (s.size() >= 2 && s.back() == '*' && is_sep(s[s.size() - 2]));
 }
 
-// matches answers whether the grant `g` (valid, maybe a pattern) matches the valid
-// concrete name `r`.
-bool matches(std::string_view g, std::string_view r) {
-  segment_cursor gc{g}, rc{r};
-  for (;;) {
-    const std::string_view gs = gc.segment();
-    const bool g_last = gc.is_last();
-    if (g_last && gs == "*") return true;  // r has a segment here: one or more remain
-    if (gs != "*" && gs != rc.segment()) return false;
-    const bool r_last = rc.is_last();
-    if (g_last || r_last) return g_last && r_last;
-    if (gc.separator() != rc.separator()) return false;
-    gc.next();
-    rc.next();
-  }
-}
-
 // grant_covers answers whether every concrete name matched by `p` (valid, maybe a
 // pattern) is matched by `g` (valid, maybe a pattern). A trailing '*' stands for one
 // or more segments, any other '*' for exactly one, so:
@@ -172,7 +155,21 @@ std::expected<permission_set, compile_error> permission_set::compile(
   for (const grant& g : grants) {
     const std::uint32_t src = source_index(g.source);
     if (g.permission.find('*') != std::string_view::npos) {
-      set.patterns_.push_back({append(g.permission), src});
+      pattern_entry p{append(g.permission), src,
+                      static_cast<std::uint32_t>(set.segments_.size()), 0};
+      for (segment_cursor c{set.view(p.text)};; c.next()) {
+        const std::string_view seg = c.segment();
+        pattern_segment ps;
+        ps.star = seg == "*";
+        if (!ps.star)
+          ps.literal = {static_cast<std::uint32_t>(p.text.offset + c.pos),
+                        static_cast<std::uint32_t>(seg.size())};
+        ps.separator = c.is_last() ? '\0' : c.separator();
+        set.segments_.push_back(ps);
+        ++p.segment_count;
+        if (c.is_last()) break;
+      }
+      set.patterns_.push_back(p);
       continue;
     }
     const std::uint64_t h = name_hash(g.permission);
@@ -201,13 +198,39 @@ check_result permission_set::check(std::string_view requested) const noexcept {
         return {true, view(sources_[exact_[i].source])};
     }
   }
-  if (patterns_.empty()) return {};
-  // Only the pattern path needs the name validated: an exact hit equals a valid grant.
-  const auto kind = validate_permission(requested);
-  if (!kind || *kind != name_kind::concrete) return {};
   for (const pattern_entry& p : patterns_)
-    if (matches(view(p.text), requested)) return {true, view(sources_[p.source])};
+    if (matches(p, requested)) return {true, view(sources_[p.source])};
   return {};
+}
+
+// matches answers whether the pattern `p` matches `r`, which has not been validated:
+// an exact hit needs no validation (it equals a valid grant), and here only the bytes
+// a wildcard consumes are checked, since literal segments compare equal to valid
+// text. So an invalid name is never granted, and a literal mismatch costs one memcmp.
+bool permission_set::matches(const pattern_entry& p, std::string_view r) const noexcept {
+  std::size_t pos = 0;
+  const pattern_segment* seg = segments_.data() + p.first_segment;
+  for (std::uint32_t k = 0; k < p.segment_count; ++k, ++seg) {
+    const bool last = k + 1 == p.segment_count;
+    std::size_t end;
+    if (!seg->star) {
+      const std::string_view lit = view(seg->literal);
+      if (r.size() - pos < lit.size() || r.compare(pos, lit.size(), lit) != 0) return false;
+      end = pos + lit.size();
+    } else if (last) {
+      // A trailing '*' takes one or more whole, valid, concrete segments.
+      const auto kind = validate_permission(r.substr(pos));
+      return kind && *kind == name_kind::concrete;
+    } else {
+      end = pos;
+      while (end < r.size() && classes[static_cast<unsigned char>(r[end])] == c_name) ++end;
+      if (end == pos) return false;
+    }
+    if (last) return end == r.size();
+    if (end == r.size() || r[end] != seg->separator) return false;
+    pos = end + 1;
+  }
+  return false;  // unreachable: the last segment returns above
 }
 
 check_result permission_set::covers(std::string_view permission) const noexcept {

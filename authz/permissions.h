@@ -112,7 +112,15 @@ class permission_set {
   struct pattern_entry {
     span_ref text;
     std::uint32_t source = 0;
+    std::uint32_t first_segment = 0;  // into segments_
+    std::uint32_t segment_count = 0;
   };
+  struct pattern_segment {
+    span_ref literal;      // empty for '*'
+    bool star = false;
+    char separator = 0;    // the separator after this segment; 0 for the last one
+  };
+  bool matches(const pattern_entry& p, std::string_view requested) const noexcept;
 
   std::string_view view(span_ref r) const { return {text_.data() + r.offset, r.length}; }
 
@@ -120,6 +128,7 @@ class permission_set {
   std::vector<span_ref> sources_;      // distinct source tags
   std::vector<exact_entry> exact_;     // open addressing, power-of-two size, hash 0 = empty
   std::vector<pattern_entry> patterns_;
+  std::vector<pattern_segment> segments_;  // every pattern's segments, back to back
   std::size_t grant_count_ = 0;
 };
 

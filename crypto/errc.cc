@@ -33,6 +33,7 @@ std::string_view message_of(errc e) noexcept {
     case errc::key_use_mismatch: return "key is not for signatures";
     case errc::crypto_failure: return "cryptographic library failure";
     case errc::io_error: return "key file could not be read";
+    case errc::no_usable_keys: return "key set has no usable signing key";
     case errc::bad_api_key: return "malformed API key";
   }
   return "unknown error";  // unreachable for valid enumerators; keeps -Wreturn-type quiet

@@ -43,6 +43,7 @@ enum class errc {
   key_use_mismatch,      // JWK "use" is not "sig"
   crypto_failure,        // BoringSSL failed where it should not (allocation, RNG)
   io_error,              // a JWKS file could not be read
+  no_usable_keys,        // a JWKS held no key usable with the issuer's algorithms
   bad_api_key,           // presented API key does not follow sk_live_<id>_<secret>
 };
 

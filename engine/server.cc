@@ -208,7 +208,12 @@ std::expected<std::unique_ptr<server>, errc> server_impl::make(options opts, rou
 
   io_backend backend = opts.io;
   if (backend == io_backend::uring) {
-    if (auto ok = probe_uring(); !ok) {
+    // The throwaway ring lives on its own thread: tearing a ring down queues kernel
+    // task work on its creator, which would interrupt the caller's next blocking call
+    // with EINTR.
+    std::expected<void, std::string> ok;
+    std::thread([&ok] { ok = probe_uring(); }).join();
+    if (!ok) {
       std::fprintf(stderr, "tollgate: warning: io_uring unavailable (%s); serving with epoll\n",
                    ok.error().c_str());
       backend = io_backend::epoll;

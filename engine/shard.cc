@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -116,6 +117,7 @@ std::chrono::milliseconds shard::next_timeout() const {
   };
   if (const deadline_hook* h = short_timers_.front()) until(h->at);
   if (const deadline_hook* h = long_timers_.front()) until(h->at);
+  if (const deadline_hook* h = linger_timers_.front()) until(h->at);
   if (draining_) until(drain_deadline_);
   return t;
 }
@@ -242,14 +244,22 @@ void shard::arm_timer(connection& c) {
   if (c.timer_is == want && c.timer.linked() && !restarts) return;
   if (want == kind::idle || want == kind::body) {
     long_timers_.push_back(c.timer, now_ + shared_.opts.idle_timeout);
+  } else if (want == kind::linger) {
+    linger_timers_.push_back(c.timer, now_ + linger_time());
   } else {
     short_timers_.push_back(c.timer, now_ + shared_.opts.header_timeout);
   }
   c.timer_is = want;
 }
 
+// A lingering close only protects a response already sent from a reset; a client
+// that reads its response closes within milliseconds, so the wait is short.
+std::chrono::milliseconds shard::linger_time() const {
+  return std::min<std::chrono::milliseconds>(shared_.opts.header_timeout, std::chrono::seconds(1));
+}
+
 void shard::expire_timers() {
-  for (deadline_list* list : {&short_timers_, &long_timers_}) {
+  for (deadline_list* list : {&short_timers_, &long_timers_, &linger_timers_}) {
     while (deadline_hook* h = list->front()) {
       if (h->at > now_) break;
       connection& c = *h->owner;

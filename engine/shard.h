@@ -100,8 +100,10 @@ class shard final : public shard_services {
   std::vector<std::uint32_t> free_slots_;
   std::size_t live_ = 0;
   std::size_t refusing_ = 0;
-  deadline_list short_timers_;  // header_timeout: fresh connections, heads, lingering
-  deadline_list long_timers_;   // idle_timeout: keep-alive idle, bodies, stalled writes
+  deadline_list short_timers_;   // header_timeout: fresh connections, heads
+  deadline_list long_timers_;    // idle_timeout: keep-alive idle, bodies, stalled writes
+  deadline_list linger_timers_;  // linger_time(): half-closed, waiting for the client's EOF
+  std::chrono::milliseconds linger_time() const;
   date_cache dates_;
   unix_time now_{};
   std::chrono::steady_clock::time_point batch_start_{};

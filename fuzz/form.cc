@@ -1,0 +1,7 @@
+// fuzz/form.cc — codec/form.h in flavour::form ('+' is a space). See fields_roundtrip.h.
+#include "fields_roundtrip.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  fuzz::fields_roundtrip(data, size, tollgate::codec::flavour::form);
+  return 0;
+}

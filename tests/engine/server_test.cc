@@ -1,0 +1,497 @@
+// tests/engine/server_test.cc — the engine over real loopback sockets, every test
+// run on both backends (io_uring and epoll).
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/engine/client.h"
+
+namespace tollgate::engine {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::client;
+using testing::http_response;
+
+std::string get(std::string_view path, std::string_view extra = {}) {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+class server_test : public ::testing::TestWithParam<io_backend> {
+ protected:
+  // start creates and runs a server with `routes` plus the test's standard ones.
+  void start(options o = {}, route_table routes = {}) {
+    o.host = "127.0.0.1";
+    o.port = 0;
+    if (o.shards == 0) o.shards = 2;
+    o.io = GetParam();
+    o.pin_shards = false;
+    if (o.offload_threads == 0) o.offload_threads = 4;
+    routes.add(method::get, "/n/{id}", route_kind::hot, [](const request& q, response& r) {
+      r.set_body("text/plain", q.params[0]);
+    });
+    routes.add(method::post, "/echo", route_kind::hot, [](const request& q, response& r) {
+      r.set_body("application/octet-stream", q.body);
+    });
+    routes.add(method::get, "/slow/{ms}", route_kind::slow, [this](const request& q, response& r) {
+      slow_entered.fetch_add(1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(std::string(q.params[0]))));
+      r.set_body("text/plain", "slow " + std::string(q.params[0]));
+    });
+    routes.add(method::get, "/stream/{n}", route_kind::slow, [this](const request& q, response& r) {
+      const int n = std::stoi(std::string(q.params[0]));
+      auto next = std::make_shared<int>(0);
+      r.stream("text/plain", [n, next, this](std::string& out) {
+        stream_calls.fetch_add(1);
+        out = "piece-" + std::to_string(*next) + ";";
+        return ++*next < n;
+      });
+    });
+    auto s = server::create(std::move(o), std::move(routes));
+    ASSERT_TRUE(s.has_value()) << message_of(s.error());
+    srv = std::move(*s);
+    EXPECT_EQ(srv->backend(), GetParam());
+    runner = std::thread([this] { srv->run(); });
+  }
+
+  void TearDown() override {
+    if (srv) srv->stop();
+    if (runner.joinable()) runner.join();
+  }
+
+  std::uint16_t port() const { return srv->port(); }
+
+  std::unique_ptr<server> srv;
+  std::thread runner;
+  std::atomic<int> slow_entered{0};
+  std::atomic<int> stream_calls{0};
+};
+
+void expect_json_error(const std::optional<http_response>& r, int status, std::string_view code) {
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, status);
+  EXPECT_EQ(r->header("Content-Type"), "application/json");
+  EXPECT_NE(r->body.find("\"error\":\"" + std::string(code) + "\""), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("\"message\":\""), std::string::npos) << r->body;
+}
+
+TEST_P(server_test, keep_alive_serves_many_requests_on_one_connection) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.connected());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.send(get("/healthz")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, R"({"status":"ok"})");
+    EXPECT_EQ(r->header("Content-Length"), "15");
+    EXPECT_TRUE(r->header("Date").has_value());
+    EXPECT_FALSE(r->header("Connection").has_value());
+  }
+}
+
+TEST_P(server_test, hundred_pipelined_requests_in_one_write_are_answered_in_order) {
+  start();
+  client c(port());
+  std::string burst;
+  for (int i = 0; i < 100; ++i) burst += get("/n/" + std::to_string(i));
+  ASSERT_TRUE(c.send(burst));
+  for (int i = 0; i < 100; ++i) {
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, std::to_string(i));
+  }
+}
+
+TEST_P(server_test, request_arriving_one_byte_at_a_time) {
+  start();
+  client c(port());
+  const std::string req = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello";
+  for (char ch : req) {
+    ASSERT_TRUE(c.send(std::string_view(&ch, 1)));
+    std::this_thread::sleep_for(1ms);
+  }
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello");
+}
+
+TEST_P(server_test, thousand_concurrent_connections_are_each_served) {
+  constexpr int count = 1000;
+  rlimit lim{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  if (lim.rlim_cur < 2 * count + 100) {
+    lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 2 * count + 100);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lim), 0);
+  }
+  ASSERT_GE(lim.rlim_cur, 2 * count + 100u) << "RLIMIT_NOFILE too low for this test";
+  start();
+  std::vector<std::unique_ptr<client>> clients;
+  for (int i = 0; i < count; ++i) {
+    clients.push_back(std::make_unique<client>(port()));
+    ASSERT_TRUE(clients.back()->connected()) << i;
+  }
+  for (int i = 0; i < count; ++i) ASSERT_TRUE(clients[i]->send(get("/n/" + std::to_string(i))));
+  for (int i = 0; i < count; ++i) {
+    auto r = clients[i]->read_response();
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_EQ(r->body, std::to_string(i));
+  }
+}
+
+struct limit_case {
+  const char* name;
+  std::string request;
+  int status;
+  const char* code;
+};
+
+TEST_P(server_test, each_limit_answers_its_status_and_closes) {
+  options o;
+  o.limits.max_header_bytes = 1024;
+  o.limits.max_body_bytes = 100;
+  start(o);
+  const std::vector<limit_case> cases = {
+      {"431 headers", "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n", 431,
+       "request_header_fields_too_large"},
+      {"414 request line", "GET /" + std::string(2000, 'a') + " HTTP/1.1\r\nHost: t\r\n\r\n", 414,
+       "uri_too_long"},
+      {"413 content-length", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n", 413,
+       "payload_too_large"},
+      {"413 chunked", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n" +
+                          std::string(128, 'x') + "\r\n0\r\n\r\n",
+       413, "payload_too_large"},
+      {"400 request line", "GET\r\n\r\n", 400, "invalid_request"},
+      {"400 bad method line", "GET /x HTTP/1.1 extra\r\nHost: t\r\n\r\n", 400, "invalid_request"},
+      {"400 header", "GET /healthz HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n", 400, "invalid_request"},
+      {"400 header without colon", "GET /healthz HTTP/1.1\r\nHost: t\r\nnocolon\r\n\r\n", 400,
+       "invalid_request"},
+  };
+  for (const limit_case& k : cases) {
+    SCOPED_TRACE(k.name);
+    client c(port());
+    ASSERT_TRUE(c.send(k.request));
+    auto r = c.read_response();
+    expect_json_error(r, k.status, k.code);
+    if (r) {
+      EXPECT_EQ(r->header("Connection"), "close");
+    }
+    EXPECT_TRUE(c.at_eof());
+  }
+}
+
+TEST_P(server_test, header_timeout_answers_408) {
+  options o;
+  o.header_timeout = 200ms;
+  start(o);
+  client c(port());
+  ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHo"));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.read_response();
+  expect_json_error(r, 408, "request_timeout");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_TRUE(c.at_eof());
+}
+
+TEST_P(server_test, slow_head_trickle_still_meets_the_header_timeout) {
+  options o;
+  o.header_timeout = 300ms;
+  start(o);
+  client c(port());
+  // A byte every 50 ms never lets the head complete; the timer must not restart.
+  const auto t0 = std::chrono::steady_clock::now();
+  std::optional<http_response> r;
+  for (char ch : std::string("GET /healthz HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")) {
+    if (!c.send(std::string_view(&ch, 1))) break;
+    std::this_thread::sleep_for(50ms);
+    if (std::chrono::steady_clock::now() - t0 > 1s) break;
+  }
+  r = c.read_response();
+  expect_json_error(r, 408, "request_timeout");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+TEST_P(server_test, idle_keep_alive_connection_is_closed_silently) {
+  options o;
+  o.idle_timeout = 200ms;
+  start(o);
+  client c(port());
+  ASSERT_TRUE(c.send(get("/healthz")));
+  ASSERT_TRUE(c.read_response().has_value());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.at_eof());  // no 408, just the close
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+TEST_P(server_test, connection_cap_refuses_with_503) {
+  options o;
+  o.max_connections = 2;
+  o.shards = 1;
+  start(o);
+  client a(port());
+  client b(port());
+  for (client* c : {&a, &b}) {
+    ASSERT_TRUE(c->send(get("/healthz")));
+    auto r = c->read_response();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200);
+  }
+  client refused(port());
+  auto r = refused.read_response();
+  expect_json_error(r, 503, "unavailable");
+  EXPECT_TRUE(refused.at_eof());
+  // The two served connections keep working, and a slot frees when one closes.
+  ASSERT_TRUE(a.send(get("/healthz")));
+  EXPECT_EQ(a.read_response()->status, 200);
+}
+
+TEST_P(server_test, unknown_path_is_404_and_wrong_method_is_405_with_allow) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send(get("/nope")));
+  auto r = c.read_response();
+  expect_json_error(r, 404, "not_found");
+  ASSERT_TRUE(c.send("DELETE /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  r = c.read_response();
+  expect_json_error(r, 405, "method_not_allowed");
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->header("Allow").has_value());
+  EXPECT_NE(r->header("Allow")->find("GET"), std::string::npos);
+  // Both keep the connection open.
+  ASSERT_TRUE(c.send(get("/healthz")));
+  EXPECT_EQ(c.read_response()->status, 200);
+}
+
+TEST_P(server_test, chunked_request_body_is_decoded) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhello\r\n"));
+  std::this_thread::sleep_for(20ms);  // the rest arrives in another read
+  ASSERT_TRUE(c.send("6\r\n world\r\n0\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello world");
+}
+
+TEST_P(server_test, expect_100_continue_gets_an_interim_response) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"));
+  auto interim = c.read_response();
+  ASSERT_TRUE(interim.has_value());
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(c.send("abc"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "abc");
+}
+
+TEST_P(server_test, head_answers_get_routes_without_a_body) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n" + get("/n/7")));
+  auto h = c.read_response(true);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->status, 200);
+  EXPECT_EQ(h->header("Content-Length"), "15");
+  auto r = c.read_response();  // would be garbled if HEAD had sent a body
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->body, "7");
+}
+
+TEST_P(server_test, slow_route_runs_off_the_shard_and_keeps_pipelined_order) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send(get("/n/1") + get("/slow/100") + get("/n/2")));
+  auto r1 = c.read_response();
+  auto r2 = c.read_response();
+  auto r3 = c.read_response();
+  ASSERT_TRUE(r1 && r2 && r3);
+  EXPECT_EQ(r1->body, "1");
+  EXPECT_EQ(r2->body, "slow 100");
+  EXPECT_EQ(r3->body, "2");
+  // While a slow route sleeps, other connections on the same shards are served.
+  client slow(port());
+  ASSERT_TRUE(slow.send(get("/slow/300")));
+  while (slow_entered.load() < 2) std::this_thread::sleep_for(1ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  client fast(port());
+  ASSERT_TRUE(fast.send(get("/healthz")));
+  EXPECT_EQ(fast.read_response()->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 250ms);
+  EXPECT_EQ(slow.read_response()->body, "slow 300");
+}
+
+TEST_P(server_test, closing_during_a_slow_request_is_harmless) {
+  start();
+  for (int i = 0; i < 20; ++i) {
+    client c(port());
+    ASSERT_TRUE(c.send(get("/slow/20")));
+  }  // each closes at once, before its answer
+  while (slow_entered.load() < 20) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(50ms);
+  client c(port());
+  ASSERT_TRUE(c.send(get("/healthz")));
+  EXPECT_EQ(c.read_response()->status, 200);
+}
+
+TEST_P(server_test, streamed_response_arrives_chunked_piece_by_piece) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send(get("/stream/50") + get("/n/9")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->header("Transfer-Encoding"), "chunked");
+  std::string want;
+  for (int i = 0; i < 50; ++i) want += "piece-" + std::to_string(i) + ";";
+  EXPECT_EQ(r->body, want);
+  EXPECT_EQ(stream_calls.load(), 50);
+  auto after = c.read_response();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->body, "9");
+}
+
+TEST_P(server_test, http10_gets_keep_alive_only_when_asked) {
+  start();
+  client c(port());
+  ASSERT_TRUE(c.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->header("Connection"), "keep-alive");
+  ASSERT_TRUE(c.send("GET /healthz HTTP/1.0\r\n\r\n"));
+  r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->header("Connection"), "close");
+  EXPECT_TRUE(c.at_eof());
+}
+
+TEST_P(server_test, readyz_follows_the_ready_callback) {
+  std::atomic<bool> ready{false};
+  options o;
+  o.ready = [&ready] { return ready.load(); };
+  start(o);
+  client c(port());
+  ASSERT_TRUE(c.send(get("/readyz")));
+  expect_json_error(c.read_response(), 503, "not_ready");
+  ready = true;
+  // Every shard must also be serving; the other shard's thread may still be starting.
+  int status = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (status != 200 && std::chrono::steady_clock::now() - t0 < 3s) {
+    ASSERT_TRUE(c.send(get("/readyz")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value());
+    status = r->status;
+    if (status != 200) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(status, 200);
+  srv->stop();  // draining: not ready any more (or already closed)
+  ASSERT_TRUE(c.send(get("/readyz")));
+  auto r = c.read_response();
+  EXPECT_TRUE(!r.has_value() || r->status == 503);
+}
+
+TEST_P(server_test, metrics_count_requests_by_route_and_status) {
+  options o;
+  o.metrics_sources.push_back([](std::string& out) { out += "extra_source_metric 1\n"; });
+  start(o);
+  client c(port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.send(get("/healthz")));
+    ASSERT_TRUE(c.read_response().has_value());
+  }
+  ASSERT_TRUE(c.send(get("/nope")));
+  ASSERT_TRUE(c.read_response().has_value());
+  ASSERT_TRUE(c.send(get("/metrics")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("tollgate_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 3"),
+            std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("route=\"unmatched\",method=\"any\",status=\"404\"} 1"), std::string::npos);
+  EXPECT_NE(r->body.find("tollgate_http_request_duration_seconds_count 4"), std::string::npos);
+  EXPECT_NE(r->body.find("tollgate_open_connections 1"), std::string::npos);
+  EXPECT_NE(r->body.find("tollgate_offload_queue_depth 1"), std::string::npos);  // /metrics itself
+  EXPECT_NE(r->body.find("extra_source_metric 1\n"), std::string::npos);
+}
+
+TEST_P(server_test, graceful_shutdown_answers_requests_in_flight) {
+  start();
+  constexpr int count = 20;
+  std::vector<std::unique_ptr<client>> clients;
+  for (int i = 0; i < count; ++i) {
+    clients.push_back(std::make_unique<client>(port()));
+    ASSERT_TRUE(clients.back()->send(get("/slow/100")));
+  }
+  client idle(port());
+  ASSERT_TRUE(idle.send(get("/healthz")));
+  ASSERT_TRUE(idle.read_response().has_value());
+  // A client half way through its head when the drain starts still gets an answer.
+  client partial(port());
+  ASSERT_TRUE(partial.send("GET /n/5 HTTP/1.1\r\n"));
+  std::this_thread::sleep_for(50ms);  // accepted and reading its head
+  const auto t0 = std::chrono::steady_clock::now();
+  while (slow_entered.load() < 4 && std::chrono::steady_clock::now() - t0 < 5s) {
+    std::this_thread::sleep_for(1ms);
+  }
+  srv->stop();
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(partial.send("Host: t\r\n\r\n"));
+  for (int i = 0; i < count; ++i) {
+    auto r = clients[i]->read_response();
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "slow 100");
+    EXPECT_EQ(r->header("Connection"), "close");
+  }
+  auto p = partial.read_response();
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->body, "5");
+  EXPECT_TRUE(idle.at_eof());
+  runner.join();  // run() returns once drained
+  client late(port(), 500);
+  EXPECT_FALSE(late.connected() && late.send(get("/healthz")) && late.read_response().has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, server_test, ::testing::Values(io_backend::uring, io_backend::epoll),
+                         [](const ::testing::TestParamInfo<io_backend>& p) {
+                           return std::string(p.param == io_backend::uring ? "uring" : "epoll");
+                         });
+
+TEST(server, bad_host_is_refused_at_create) {
+  options o;
+  o.host = "not-an-ip";
+  o.port = 0;
+  auto s = server::create(o, {});
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error(), errc::bad_address);
+}
+
+TEST(server, stop_before_run_returns_at_once) {
+  options o;
+  o.port = 0;
+  o.shards = 1;
+  auto s = server::create(o, {});
+  ASSERT_TRUE(s.has_value());
+  (*s)->stop();
+  (*s)->run();
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace tollgate::engine
