@@ -130,7 +130,7 @@ authz::permission_set compile_grants(const std::vector<store::grant>& grants) {
 }
 
 outcome<principal> authenticate(const services& svc, const engine::request& req) {
-  std::string_view auth = header_of(req, "Authorization");
+  std::string_view auth = req.header_value("Authorization");
   if (auth.empty()) return std::unexpected(unauthorized());
   if (auth.size() < 7 || strncasecmp(auth.data(), "bearer ", 7) != 0)
     return std::unexpected(unauthorized("Bearer token required"));
@@ -138,7 +138,7 @@ outcome<principal> authenticate(const services& svc, const engine::request& req)
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   store::time_ns now = now_of(req);
   auto checked = svc.tokens->check(token, seconds_of(now));
-  if (!checked) return std::unexpected(unauthorized("invalid token"));
+  if (!checked) return std::unexpected(unauthorized(std::string("invalid token: ") + std::string(crypto::message_of(checked.error()))));
 
   principal p;
   bool touch = false;

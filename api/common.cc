@@ -1,5 +1,4 @@
 // The error model, strict body and query validation, timestamps and ids.
-#include <arpa/inet.h>
 #include <openssl/rand.h>
 
 #include <boost/url/parse_query.hpp>
@@ -114,7 +113,7 @@ outcome<json::object> parse_body(const services& svc, const engine::request& req
                                  std::span<const field> fields) {
   if (req.body.size() > svc.cfg.max_body_bytes)
     return std::unexpected(http_error{413, "payload_too_large", "request body too large"});
-  if (!is_json_content_type(header_of(req, "Content-Type")))
+  if (!is_json_content_type(req.header_value("Content-Type")))
     return std::unexpected(
         http_error{415, "unsupported_media_type", "Content-Type must be application/json"});
   boost::system::error_code ec;
@@ -165,7 +164,10 @@ std::optional<std::vector<std::string>> get_strings(const json::object& o, std::
 outcome<query_map> parse_query(std::string_view query, std::span<const std::string_view> allowed) {
   query_map out;
   if (query.empty()) return out;
-  auto parsed = boost::urls::parse_query(query);
+  // Boost.URL 1.81's parse_query reads the last value past the end of a view that is
+  // not the end of its buffer (it runs into " HTTP/1.1"); parse a copy.
+  std::string copy(query);
+  auto parsed = boost::urls::parse_query(copy);
   if (!parsed) return std::unexpected(invalid("query", "malformed query string"));
   for (auto p : *parsed) {
     std::string key = p.key.decode();
@@ -211,31 +213,11 @@ std::string random_token(std::string_view prefix, std::size_t bytes) {
   return out;
 }
 
-std::string_view header_of(const engine::request& req, std::string_view name) {
-  for (auto& h : req.headers) {
-    if (h.name.size() != name.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < name.size() && same; ++i) {
-      char a = h.name[i], b = name[i];
-      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
-      same = a == b;
-    }
-    if (same) return h.value;
-  }
-  return {};
-}
-
 std::string client_ip(const engine::request& req) {
-  // TODO(integration): the trusted-proxy X-Forwarded-For rule of DESIGN.md belongs to
-  // the engine/config; until it hands handlers the client address this is the peer.
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (req.peer.is_v4) {
-    inet_ntop(AF_INET, req.peer.bytes.data() + 12, buf, sizeof buf);
-  } else {
-    inet_ntop(AF_INET6, req.peer.bytes.data(), buf, sizeof buf);
-  }
-  return buf;
+  // TODO(integration): the trusted-proxy X-Forwarded-For rule of DESIGN.md needs
+  // server.trusted_proxies; until the engine hands handlers the client address this
+  // is the TCP peer.
+  return req.peer.to_string();
 }
 
 std::optional<http_error> check_text(std::string_view field_name, std::string_view v,
@@ -292,7 +274,7 @@ store::audit_entry audit(const engine::request& req, std::string_view actor_id,
   e.action = action;
   e.success = success;
   e.ip_address = client_ip(req);
-  e.user_agent = std::string(header_of(req, "User-Agent").substr(0, 512));
+  e.user_agent = std::string(req.header_value("User-Agent").substr(0, 512));
   e.details_json = json::serialize(details);
   return e;
 }

@@ -83,7 +83,6 @@ std::string new_id(std::string_view prefix);
 // random_token returns prefix + base64url of `bytes` random bytes.
 std::string random_token(std::string_view prefix, std::size_t bytes);
 
-std::string_view header_of(const engine::request& req, std::string_view name);
 std::string client_ip(const engine::request& req);
 
 // Validation of names the API accepts.

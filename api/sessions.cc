@@ -139,7 +139,7 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
     s.user_id = u->id;
     s.created_at = s.last_activity = now;
     s.ip_address = client_ip(req);
-    s.user_agent = std::string(header_of(req, "User-Agent").substr(0, 512));
+    s.user_agent = std::string(req.header_value("User-Agent").substr(0, 512));
     if (auto ok2 = t.put_session(s); !ok2) return ok2;
     out.refresh_token = random_token(refresh_prefix, 32);
     if (auto ok2 = t.put_refresh(out.refresh_token, store::refresh_token{s.id, now, 0, "", 0}); !ok2)
