@@ -25,8 +25,9 @@
 // Layout and eviction: set-associative, Ways (8) entries per set, sets a power of two;
 // the set is chosen by the hash. Inserting into a full set replaces an expired entry,
 // else the least recently used one (LRU by a per-cache counter inside the set).
-// Memory: sets * Ways * entry_bytes, with entry_bytes = 40 + sizeof(Payload)
-// (16-byte hash, 8-byte expiry, 8-byte use stamp, 4-byte length, padding, payload).
+// Memory: capacity() * entry_bytes(): 36 bytes of bookkeeping (16-byte hash, 8-byte
+// expiry, 8-byte use stamp, 4-byte length) plus the payload, padded to its alignment
+// — 40 + sizeof(Payload) for the usual 8-byte-aligned payload.
 //
 // WARNING: the pointer find() returns is valid only until the next insert(), erase()
 // or clear() on the same cache; copy what you need before verifying another token.
