@@ -120,20 +120,8 @@ std::expected<cidr_range, cidr_errc> parse_cidr(std::string_view text) noexcept 
   return r;
 }
 
-std::string_view format_ip(const engine::ip_address& a,
-                           std::span<char, max_ip_text> buf) noexcept {
-  const char* s = a.is_v4 ? inet_ntop(AF_INET, a.bytes.data() + 12, buf.data(), buf.size())
-                          : inet_ntop(AF_INET6, a.bytes.data(), buf.data(), buf.size());
-  return s ? std::string_view(s) : std::string_view();
-}
-
-std::string format_ip(const engine::ip_address& a) {
-  char buf[max_ip_text];
-  return std::string(format_ip(a, buf));
-}
-
 std::string format_cidr(const cidr_range& r) {
-  std::string out = format_ip(r.network);
+  std::string out = r.network.to_string();
   if (r.prefix != 128) {
     out += '/';
     out += std::to_string(r.network.is_v4 ? r.prefix - 96 : r.prefix);

@@ -1,8 +1,8 @@
 // authz/cidr.h — IP addresses, CIDR ranges, compiled allowlists, the client address.
 //
 // Threading: ip_allowlist is immutable once built; its const members may be called
-// from any number of threads at once. parse_ip, parse_cidr, ip_allowlist::contains,
-// client_address and format_* never allocate, lock, throw or block (parsing uses
+// from any number of threads at once. parse_ip, parse_cidr, ip_allowlist::contains
+// and client_address never allocate, lock, throw or block (parsing uses
 // inet_pton on a stack copy: libc, no syscall). Building a list allocates (setup and
 // management API only).
 //
@@ -64,14 +64,8 @@ struct cidr_range {
 // whitespace is not accepted here (lists trim it). Never allocates.
 std::expected<cidr_range, cidr_errc> parse_cidr(std::string_view text) noexcept;
 
-// max_ip_text is enough for any formatted address ("ffff:...:255.255.255.255") and a
-// "/128" suffix.
-inline constexpr std::size_t max_ip_text = 64;
-
-// format_ip writes `a` into `buf` (dotted quad for IPv4, RFC 5952 for IPv6) and
-// returns the view of `buf` it filled. parse_ip of the result gives `a` back.
-std::string_view format_ip(const engine::ip_address& a, std::span<char, max_ip_text> buf) noexcept;
-std::string format_ip(const engine::ip_address& a);
+// Addresses are formatted with engine::ip_address::to_string (dotted quad for IPv4,
+// RFC 5952 for IPv6); parse_ip of its result gives the address back.
 // format_cidr writes "addr/len" (IPv4 ranges with their IPv4 length), or just "addr"
 // for a single host. parse_cidr of the result gives `r` back.
 std::string format_cidr(const cidr_range& r);

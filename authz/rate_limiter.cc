@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <charconv>
 #include <limits>
 
 #include <xxhash.h>
@@ -31,9 +30,8 @@ void cpu_relax() {
 std::string_view message_of(rate_errc e) {
   switch (e) {
     case rate_errc::ok: return "ok";
-    case rate_errc::bad_syntax: return "rate must be \"N/second\", \"N/minute\", \"N/hour\", \"N/day\" or \"0\"";
-    case rate_errc::bad_count: return "rate count must be a whole number from 1 to 1000000000";
-    case rate_errc::bad_unit: return "rate unit must be second, minute, hour or day";
+    case rate_errc::bad_count: return "rate count must be at most 1000000000";
+    case rate_errc::bad_period: return "rate period must be positive";
     case rate_errc::bad_burst: return "burst must be from 1 to 1000000000 and fit the period";
   }
   return "unknown rate error";
@@ -43,7 +41,7 @@ std::expected<rate, rate_errc> make_rate(std::uint64_t count, std::chrono::nanos
                                          std::uint64_t burst) {
   if (count == 0) return rate::disabled();
   if (count > max_count) return std::unexpected(rate_errc::bad_count);
-  if (period <= 0ns) return std::unexpected(rate_errc::bad_unit);
+  if (period <= 0ns) return std::unexpected(rate_errc::bad_period);
   if (burst == 0) burst = count;
   if (burst > max_count) return std::unexpected(rate_errc::bad_burst);
   const auto p = static_cast<std::uint64_t>(period.count());
@@ -51,26 +49,6 @@ std::expected<rate, rate_errc> make_rate(std::uint64_t count, std::chrono::nanos
   // tau + T must stay far below `busy` even added to a current timestamp.
   if (burst > (std::uint64_t{1} << 61) / interval) return std::unexpected(rate_errc::bad_burst);
   return rate{count, period, burst};
-}
-
-std::expected<rate, rate_errc> parse_rate(std::string_view text, std::uint64_t burst) {
-  if (text == "0") return rate::disabled();
-  const auto slash = text.find('/');
-  if (slash == std::string_view::npos || slash == 0) return std::unexpected(rate_errc::bad_syntax);
-  const std::string_view digits = text.substr(0, slash), unit = text.substr(slash + 1);
-  std::uint64_t count = 0;
-  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::unexpected(rate_errc::bad_count);
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
-  if (ec != std::errc{} || end != digits.data() + digits.size() || count == 0 || count > max_count)
-    return std::unexpected(rate_errc::bad_count);
-  std::chrono::nanoseconds period;
-  if (unit == "second") period = 1s;
-  else if (unit == "minute") period = 1min;
-  else if (unit == "hour") period = 1h;
-  else if (unit == "day") period = 24h;
-  else return std::unexpected(rate_errc::bad_unit);
-  return make_rate(count, period, burst);
 }
 
 rate_limiter::rate_limiter(rate limit, std::size_t capacity, std::uint64_t seed,

@@ -51,16 +51,17 @@ namespace tollgate::authz {
 
 enum class rate_errc : std::uint8_t {
   ok = 0,
-  bad_syntax,  // not "N/unit" or "0"
-  bad_count,   // N is not a positive decimal integer below 10^9
-  bad_unit,    // unit is not second, minute, hour or day
-  bad_burst,   // burst is zero or above 10^9
+  bad_count,   // N above 10^9
+  bad_period,  // period not positive
+  bad_burst,   // burst above 10^9, or so large that tau overflows
 };
 
 // message_of returns a short English description of `e`.
 std::string_view message_of(rate_errc e);
 
-// rate is a validated limit. count == 0 means disabled (the config value "0").
+// rate is a validated limit. count == 0 means disabled (the config value "0"). The
+// text form ("N/second|minute|hour|day[, burst=B]") is parsed by config/ (config::rate);
+// turn it into this with make_rate(c.count, c.period, c.burst).
 struct rate {
   std::uint64_t count = 0;        // N
   std::chrono::nanoseconds period{0};  // P
@@ -71,11 +72,8 @@ struct rate {
   friend bool operator==(const rate&, const rate&) = default;
 };
 
-// parse_rate parses the config syntax "N/second", "N/minute", "N/hour", "N/day" or
-// "0" (disabled). burst, when given, sets B; otherwise B = N.
-std::expected<rate, rate_errc> parse_rate(std::string_view text, std::uint64_t burst = 0);
-
-// make_rate builds a rate from parts, with the same checks as parse_rate.
+// make_rate validates a limit of `count` requests per `period` with `burst` (0: the
+// default, B = N). count 0 gives the disabled rate, whatever the other arguments.
 std::expected<rate, rate_errc> make_rate(std::uint64_t count, std::chrono::nanoseconds period,
                                          std::uint64_t burst = 0);
 

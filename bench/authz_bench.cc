@@ -49,7 +49,7 @@ BENCHMARK(BM_PermissionCheck_Miss);
 
 void BM_RateLimiterAllow(benchmark::State& state) {
   // 1e9/second: effectively never denies, so every call does the full CAS update.
-  authz::rate_limiter rl(*authz::parse_rate("1000000000/second"), 1 << 16, 0x5eed);
+  authz::rate_limiter rl(*authz::make_rate(1'000'000'000, 1s), 1 << 16, 0x5eed);
   auto now = t0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(rl.allow("user:u_0123456789", now));
@@ -60,7 +60,7 @@ BENCHMARK(BM_RateLimiterAllow);
 
 void BM_RateLimiterAllow_Threads(benchmark::State& state) {
   // One key hammered from every benchmark thread: the worst case for the CAS loop.
-  static authz::rate_limiter rl(*authz::parse_rate("1000000000/second"), 1 << 16, 0x5eed);
+  static authz::rate_limiter rl(*authz::make_rate(1'000'000'000, 1s), 1 << 16, 0x5eed);
   std::int64_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(rl.allow("user:hot", t0 + std::chrono::nanoseconds(++i)));
 }

@@ -1,6 +1,7 @@
 #include "crypto/base64url.h"
 
 #include <array>
+#include <cstring>
 
 namespace tollgate::crypto::base64url {
 namespace {
@@ -17,6 +18,17 @@ constexpr std::array<std::uint8_t, 256> kDecode = [] {
   return t;
 }();
 
+// kShifted[k][c] is the 6-bit value of |c| already shifted into place for position k
+// of a quartet, with bit 31 set for bytes outside the alphabet: a quartet is four
+// loads, three ORs and one test, and its three bytes come out of one byte swap.
+constexpr std::array<std::array<std::uint32_t, 256>, 4> kShifted = [] {
+  std::array<std::array<std::uint32_t, 256>, 4> t{};
+  for (int k = 0; k < 4; ++k)
+    for (int c = 0; c < 256; ++c)
+      t[k][c] = kDecode[c] == kInvalid ? 0x80000000u : std::uint32_t{kDecode[c]} << (18 - 6 * k);
+  return t;
+}();
+
 // decode_impl is shared by decode() and is_canonical(); kWrite = false skips stores.
 template <bool kWrite>
 inline bool decode_impl(std::string_view in, std::uint8_t* out) noexcept {
@@ -24,7 +36,18 @@ inline bool decode_impl(std::string_view in, std::uint8_t* out) noexcept {
   std::size_t n = in.size();
   if (n % 4 == 1) return false;
   std::size_t full = n / 4;
-  for (std::size_t i = 0; i < full; ++i, p += 4) {
+  std::size_t i = 0;
+  // Wide stores write one byte past the quartet's three, so stop one quartet early.
+  for (; i + 1 < full; ++i, p += 4) {
+    std::uint32_t v = kShifted[0][p[0]] | kShifted[1][p[1]] | kShifted[2][p[2]] | kShifted[3][p[3]];
+    if (v & 0x80000000u) return false;
+    if constexpr (kWrite) {
+      std::uint32_t be = __builtin_bswap32(v << 8);
+      std::memcpy(out, &be, 4);
+      out += 3;
+    }
+  }
+  for (; i < full; ++i, p += 4) {
     std::uint32_t a = kDecode[p[0]], b = kDecode[p[1]], c = kDecode[p[2]], d = kDecode[p[3]];
     // Any invalid byte sets bit 7 of the OR, so one branch per quartet.
     if ((a | b | c | d) & 0x80) return false;

@@ -19,6 +19,7 @@ namespace tollgate::crypto::detail {
 // arrays of strings (wrong_claim_type), exp/nbf/iat not integers in int64 range
 // (bad_numeric_date), more than kMaxArrayEntries entries in one list (too_many_entries).
 // Other members are validated and skipped. Never allocates.
+// WARNING: buf[len] must be readable and '\0' (the scanner's sentinel).
 errc parse_claims(char* buf, std::size_t len, token_claims& out, claim_arrays& arrays) noexcept;
 
 }  // namespace tollgate::crypto::detail

@@ -7,6 +7,14 @@ namespace {
 
 inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
+// kPlain marks the bytes a string may contain as they are: printable ASCII other than
+// '"' and '\\'. Controls, quotes, escapes and UTF-8 lead bytes take the slow path.
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return t;
+}();
+
 inline int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -61,15 +69,6 @@ inline std::size_t utf8_length(const unsigned char* r, const unsigned char* end)
 
 }  // namespace
 
-void json_scanner::ws() noexcept {
-  while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-}
-
-char json_scanner::peek() noexcept {
-  ws();
-  return p_ < end_ ? *p_ : '\0';
-}
-
 errc json_scanner::finish() noexcept {
   ws();
   return p_ == end_ && depth_ == 0 ? errc::ok : errc::bad_json;
@@ -82,6 +81,7 @@ errc json_scanner::begin_object() noexcept {
   ++p_;
   first_[depth_] = true;
   object_base_[depth_] = names_top_;
+  seen_[depth_] = 0;
   ++depth_;
   return errc::ok;
 }
@@ -111,13 +111,25 @@ errc json_scanner::next_member(std::string_view& name, bool& more) noexcept {
   ++p_;
   // Linear search: objects in tokens have a handful of members, and kMaxNames bounds
   // the worst case an attacker can force.
-  for (std::size_t i = object_base_[d]; i < names_top_; ++i) {
-    if (names_[i].size() == name.size() &&
-        std::memcmp(names_[i].data(), name.data(), name.size()) == 0)
-      return errc::duplicate_claim;
+  std::uint64_t prefix = 0;
+  if (end_ - name.data() >= 8) {
+    std::memcpy(&prefix, name.data(), 8);  // one unaligned load, then keep |size| bytes
+    if (name.size() < 8) prefix &= (std::uint64_t{1} << (8 * name.size())) - 1;
+  } else {
+    std::memcpy(&prefix, name.data(), name.size() < 8 ? name.size() : 8);
   }
+  std::uint64_t bit = std::uint64_t{1} << ((prefix * 0x9e3779b97f4a7c15ull + name.size()) >> 58);
+  if (seen_[d] & bit) {
+    for (std::size_t i = object_base_[d]; i < names_top_; ++i) {
+      const name_ref& n = names_[i];
+      if (n.prefix == prefix && n.size == name.size() &&
+          (name.size() <= 8 || std::memcmp(n.data + 8, name.data() + 8, name.size() - 8) == 0))
+        return errc::duplicate_claim;
+    }
+  }
+  seen_[d] |= bit;
   if (names_top_ == kMaxNames) return errc::too_complex;
-  names_[names_top_++] = name;
+  names_[names_top_++] = name_ref{name.data(), name.size(), prefix};
   more = true;
   return errc::ok;
 }
@@ -161,11 +173,19 @@ errc json_scanner::string(std::string_view& out) noexcept {
 }
 
 errc json_scanner::raw_string(std::string_view& out) noexcept {
-  // p_ is on the opening quote. |w| trails |r| once an escape has been seen.
+  // p_ is on the opening quote. Fast path: most token strings are plain ASCII with no
+  // escape, so scan with one table lookup per byte and return a view without copying.
   auto* r = reinterpret_cast<unsigned char*>(p_ + 1);
   auto* end = reinterpret_cast<unsigned char*>(end_);
   char* start = p_ + 1;
-  char* w = start;
+  while (kPlain[*r]) ++r;  // stops at the '\0' sentinel at end_ at the latest
+  if (r < end && *r == '"') {
+    out = std::string_view(start, static_cast<std::size_t>(reinterpret_cast<char*>(r) - start));
+    p_ = reinterpret_cast<char*>(r + 1);
+    return errc::ok;
+  }
+  // Slow path from the first special byte: |w| trails |r| once an escape has been seen.
+  char* w = reinterpret_cast<char*>(r);
   for (;;) {
     if (r == end) return errc::bad_json;
     unsigned char c = *r;
@@ -262,18 +282,31 @@ errc json_scanner::integer(std::int64_t& out) noexcept {
     errc e = skip_value();
     return e == errc::ok ? errc::wrong_claim_type : e;
   }
+  // One pass: accumulate while checking the grammar; a fraction or exponent is
+  // validated by number() and then refused.
   char* start = p_;
-  if (errc e = number(); e != errc::ok) return e;
-  bool neg = *start == '-';
-  char* q = start + (neg ? 1 : 0);
+  bool neg = c == '-';
+  if (neg) ++p_;
+  if (p_ == end_ || !is_digit(*p_)) return errc::bad_json;
   std::uint64_t v = 0;
-  constexpr std::uint64_t kLimit = static_cast<std::uint64_t>(INT64_MAX);
-  for (; q < p_ && is_digit(*q); ++q) {
-    std::uint64_t d = static_cast<std::uint64_t>(*q - '0');
-    if (v > (kLimit + (neg ? 1 : 0) - d) / 10) return errc::bad_numeric_date;
-    v = v * 10 + d;
+  const std::uint64_t limit = static_cast<std::uint64_t>(INT64_MAX) + (neg ? 1 : 0);
+  bool overflow = false;
+  if (*p_ == '0') {
+    ++p_;
+  } else {
+    while (p_ < end_ && is_digit(*p_)) {
+      std::uint64_t d = static_cast<std::uint64_t>(*p_ - '0');
+      if (v > (limit - d) / 10) overflow = true;
+      v = v * 10 + d;
+      ++p_;
+    }
   }
-  if (q != p_) return errc::bad_numeric_date;  // fraction or exponent
+  if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) {
+    p_ = start;
+    errc e = number();
+    return e == errc::ok ? errc::bad_numeric_date : e;
+  }
+  if (overflow) return errc::bad_numeric_date;
   out = neg ? static_cast<std::int64_t>(0 - v) : static_cast<std::int64_t>(v);
   return errc::ok;
 }

@@ -24,6 +24,9 @@ namespace tollgate::crypto::detail {
 // json_scanner reads one JSON text from [begin, end). The buffer is modified: string
 // values and member names are unescaped in place, and the views it returns stay valid
 // as long as the buffer does.
+// WARNING: *end must be readable and hold '\0' (a std::string's terminator, or the
+// byte the verifier writes after each decoded segment): string scanning uses it as a
+// sentinel instead of testing the bound on every byte.
 class json_scanner {
  public:
   static constexpr std::size_t kMaxDepth = 16;
@@ -53,12 +56,20 @@ class json_scanner {
   // duplicate names as well.
   errc skip_value() noexcept;
   // peek() returns the next non-whitespace byte (0 at the end).
-  char peek() noexcept;
+  char peek() noexcept {
+    ws();
+    return p_ < end_ ? *p_ : '\0';
+  }
   // finish() succeeds when only whitespace remains.
   errc finish() noexcept;
 
  private:
-  void ws() noexcept;
+  // ws skips whitespace; tokens rarely have any, so the first test usually ends it.
+  void ws() noexcept {
+    while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+           (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r'))
+      ++p_;
+  }
   errc raw_string(std::string_view& out) noexcept;
   errc number() noexcept;
   errc literal(std::string_view word) noexcept;
@@ -67,9 +78,20 @@ class json_scanner {
   char* end_;
   std::size_t depth_ = 0;
   std::size_t names_top_ = 0;
-  std::array<std::size_t, kMaxDepth> object_base_{};  // names_ index where each open object starts
-  std::array<bool, kMaxDepth> first_{};
-  std::array<std::string_view, kMaxNames> names_{};
+  // Deliberately left uninitialised (trivial types): a scanner is built per header and
+  // per payload, and zeroing 4 KiB of name slots each time cost more than the parse.
+  // Slots are written before they are read (names_top_, depth_ bound them).
+  struct name_ref {
+    const char* data;
+    std::size_t size;
+    std::uint64_t prefix;  // first 8 bytes, zero-padded: decides most comparisons alone
+  };
+  std::array<std::size_t, kMaxDepth> object_base_;  // names_ index where each open object starts
+  std::array<bool, kMaxDepth> first_;
+  // One bit per name-prefix hash for each open object: a name whose bit is clear
+  // cannot be a duplicate, which skips the comparison loop for nearly every member.
+  std::array<std::uint64_t, kMaxDepth> seen_;
+  std::array<name_ref, kMaxNames> names_;
 };
 
 }  // namespace tollgate::crypto::detail

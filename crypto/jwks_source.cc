@@ -25,15 +25,16 @@ std::int64_t jwks_source::backoff(std::size_t failures) const {
 }
 
 std::int64_t jwks_source::poll(std::int64_t now) {
-  bool asked = store_.take_refetch_request(config_.issuer_name);
+  if (store_.take_refetch_request(config_.issuer_name)) refetch_pending_ = true;
   bool due = now >= next_due_;
   bool refetch_allowed = status_.last_attempt == 0 || now - status_.last_attempt >= config_.min_refetch_seconds;
-  if (!due && !(asked && refetch_allowed)) {
+  if (!due && !(refetch_pending_ && refetch_allowed)) {
     // A request arriving inside the rate limit is answered when the limit allows.
-    if (asked) return std::min(next_due_, status_.last_attempt + config_.min_refetch_seconds);
+    if (refetch_pending_) return std::min(next_due_, status_.last_attempt + config_.min_refetch_seconds);
     return next_due_;
   }
   status_.last_attempt = now;
+  refetch_pending_ = false;
   auto fail = [&](errc e) {
     status_.last_error = e;
     ++status_.consecutive_failures;

@@ -67,9 +67,18 @@ class jwks_source {
   jwks_status status_;
   std::string last_document_;
   std::int64_t next_due_ = 0;
+  bool refetch_pending_ = false;  // asked inside the rate limit: honoured when it allows
 };
 
 // file_fetch reads |path| (at most |max_bytes|, else errc::token_too_large).
 jwks_fetch file_fetch(std::string path, std::size_t max_bytes = 1 << 20);
+
+// url_fetch GETs an http:// or https:// URL (HTTP/1.1, Connection: close, identity or
+// chunked body, 200 only, at most |max_bytes|, the whole exchange bounded by
+// |timeout_ms|). https verifies the server certificate against |ca_file| and the URL's
+// host name. Failures are errc::io_error (connect, TLS, timeout, status) or
+// errc::token_too_large. Blocks: offload pool only.
+jwks_fetch url_fetch(std::string url, int timeout_ms = 5000, std::size_t max_bytes = 1 << 20,
+                     std::string ca_file = "/etc/ssl/certs/ca-certificates.crt");
 
 }  // namespace tollgate::crypto

@@ -228,8 +228,9 @@ class verify_scratch {
   friend class verify_key;
   friend std::expected<unverified_jws, errc> parse_jws(std::string_view, std::size_t,
                                                        verify_scratch&) noexcept;
-  alignas(64) std::array<char, kMaxTokenBytes / 4 * 3> header_;
-  alignas(64) std::array<char, kMaxTokenBytes / 4 * 3> payload_;
+  // +1: the JSON scanner's '\0' sentinel after the decoded bytes.
+  alignas(64) std::array<char, kMaxTokenBytes / 4 * 3 + 1> header_;
+  alignas(64) std::array<char, kMaxTokenBytes / 4 * 3 + 1> payload_;
   alignas(64) std::array<std::uint8_t, kMaxSignatureBytes> signature_;
   std::array<std::string_view, kMaxCrit> crit_;
   token_claims claims_;

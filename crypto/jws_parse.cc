@@ -42,8 +42,9 @@ std::expected<unverified_jws, errc> parse_jws(std::string_view token, std::size_
   j.signing_input_ = token.substr(0, d2);
 
   auto hdr = base64url::decode(j.header_b64_, std::span(reinterpret_cast<std::uint8_t*>(s.header_.data()),
-                                                         s.header_.size()));
+                                                         s.header_.size() - 1));
   if (!hdr) return std::unexpected(hdr.error());
+  s.header_[*hdr] = '\0';
 
   detail::json_scanner js(s.header_.data(), s.header_.data() + *hdr);
   if (errc e = js.begin_object(); e != errc::ok) return std::unexpected(e);

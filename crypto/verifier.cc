@@ -62,8 +62,9 @@ std::expected<verified_claims, errc> verifier::verify(std::string_view token, st
 
   auto plen = base64url::decode(jws->payload_segment(),
                                 std::span(reinterpret_cast<std::uint8_t*>(scratch.payload_.data()),
-                                          scratch.payload_.size()));
+                                          scratch.payload_.size() - 1));
   if (!plen) return std::unexpected(plen.error());
+  scratch.payload_[*plen] = '\0';
   token_claims& c = scratch.claims_;
   if (errc e = detail::parse_claims(scratch.payload_.data(), *plen, c, scratch.arrays_); e != errc::ok)
     return std::unexpected(e);

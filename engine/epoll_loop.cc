@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -57,8 +58,10 @@ class epoll_loop final : public io_loop {
 
   void poll(std::chrono::milliseconds timeout) override {
     flush();
-    const int n = ::epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()),
-                               static_cast<int>(timeout.count()));
+    // Output left over by the fairness bound must not wait for an event that will
+    // not come (the socket is still writable): poll without blocking.
+    const int wait_ms = sends_.empty() ? static_cast<int>(timeout.count()) : 0;
+    const int n = ::epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), wait_ms);
     s_.tick();
     for (int i = 0; i < n; ++i) {
       const epoll_event& ev = events_[static_cast<std::size_t>(i)];
@@ -154,14 +157,22 @@ class epoll_loop final : public io_loop {
   }
 
   // flush writes queued output until done or the socket is full (then EPOLLOUT's
-  // edge brings the connection back). on_sent may queue more (parsing resumes).
+  // edge brings the connection back). on_sent may queue more (parsing resumes). A
+  // client that reads as fast as we write gets at most sends_per_flush writes per
+  // iteration, then waits for the next one, so it cannot starve the others.
   void flush() {
-    for (std::size_t i = 0; i < sends_.size(); ++i) {
-      const ref r = sends_[i];
+    constexpr int sends_per_flush = 8;
+    std::swap(sends_, flushing_);
+    for (std::size_t i = 0; i < flushing_.size(); ++i) {
+      const ref r = flushing_[i];
       connection* c = s_.find(r.slot, r.generation);
       if (c == nullptr) continue;
       c->io.send_queued = false;
-      while (c->fd >= 0) {
+      for (int budget = sends_per_flush; c->fd >= 0; --budget) {
+        if (budget == 0) {
+          want_send(*c);
+          break;
+        }
         const std::string_view out = c->begin_send();
         if (out.empty()) break;
         const ssize_t n = ::send(c->fd, out.data(), out.size(), MSG_NOSIGNAL);
@@ -172,10 +183,13 @@ class epoll_loop final : public io_loop {
         }
         s_.on_sent(*c, static_cast<std::size_t>(n));
         if (s_.find(r.slot, r.generation) != c) break;
-        if (c->io.send_queued) break;  // on_sent queued it again; handled below
+        if (c->io.send_queued) {  // on_sent queued it again: keep writing now
+          c->io.send_queued = false;
+          std::erase_if(sends_, [&](const ref& q) { return q.slot == r.slot && q.generation == r.generation; });
+        }
       }
     }
-    sends_.clear();
+    flushing_.clear();
   }
 
   shard& s_;
@@ -184,7 +198,8 @@ class epoll_loop final : public io_loop {
   int wake_fd_;
   std::vector<char> read_buf_;
   std::array<epoll_event, 256> events_{};
-  std::vector<ref> sends_;
+  std::vector<ref> sends_;     // connections with output to write
+  std::vector<ref> flushing_;  // the list flush() is working through
 };
 
 }  // namespace

@@ -77,6 +77,14 @@ struct parse_result {
 // bytes (the parse restarts from the beginning; heads are small). On error, `error`
 // says why and the connection should be answered with status_of(error) and closed.
 // `slots` bounds the number of headers; more than slots.size() is headers_too_large.
+// Only the first lim.max_header_bytes of `input` are read: once the buffer holds that
+// many bytes without a complete head the result is an error (uri_too_long while still
+// in the request line, else headers_too_large), never partial, so the caller's buffer
+// never has to grow past the limit. HTTP/1.1 requires exactly one Host (bad_host).
+// `path` is a view into `input`, except for an absolute-form target with an empty
+// path ("GET http://h HTTP/1.1"), where it is the static string "/".
+// WARNING: each call rescans from the start; call again only when new bytes contain
+// a '\n', or a client sending one byte at a time costs O(n^2) in the head's length.
 parse_result parse_request_head(std::string_view input, const limits& lim,
                                 std::span<header> slots, request_head& out);
 

@@ -59,8 +59,12 @@ void append_label(std::string& out, std::string_view v) {
 
 }  // namespace
 
+// Rounded up to whole 64-byte lines (8 counters).
+static std::size_t padded(std::size_t n) { return (n + 7) / 8 * 8; }
+
 shard_stats::shard_stats(std::size_t routes)
-    : route_slots(routes + 1), requests(new counter[(routes + 1) * status_slots]) {
+    : route_slots(routes + 1),
+      requests(new (std::align_val_t{64}) counter[padded((routes + 1) * status_slots)]) {
   for (std::size_t i = 0; i < route_slots * status_slots; ++i) {
     requests[i].store(0, std::memory_order_relaxed);
   }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 
@@ -46,8 +47,12 @@ struct alignas(64) shard_stats {
   // the unmatched slot.
   void record(std::size_t route, int status, std::chrono::nanoseconds latency);
 
+  // Whole cache lines of its own, so no other shard's data shares them.
+  struct line_delete {
+    void operator()(counter* p) const { ::operator delete[](p, std::align_val_t{64}); }
+  };
   std::size_t route_slots;
-  std::unique_ptr<counter[]> requests;  // [route_slots][status_slots]
+  std::unique_ptr<counter[], line_delete> requests;  // [route_slots][status_slots]
   std::array<counter, latency_bounds_us.size() + 1> latency{};
   counter latency_sum_ns{0};
   counter open_connections{0};

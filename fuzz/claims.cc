@@ -4,6 +4,7 @@
 // accept a document the reference finds malformed or with duplicate names, and must
 // never report a duplicate the reference does not see.
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -71,8 +72,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ref.write_some(false, reinterpret_cast<const char*>(data), size, ec);
   bool ref_ok = !ec;
   bool ref_dup = ref.handler().duplicate;
-  if (ea == errc::ok && (!ref_ok || ref_dup)) std::abort();
-  if (ref_dup && ea == errc::ok) std::abort();
+  // Boost.JSON refuses numbers whose exponent overflows a double; JSON allows them,
+  // and so does the scanner (which never converts non-date numbers).
+  bool ref_range_only = ec == boost::json::error::exponent_overflow;
+  if (ea == errc::ok && ((!ref_ok && !ref_range_only) || ref_dup)) std::abort();
   if (ea == errc::duplicate_claim && !ref_dup && ref_ok) std::abort();
   return 0;
 }

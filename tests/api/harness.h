@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -40,7 +41,8 @@ struct reply {
     return ec ? json::value(nullptr) : v;
   }
   std::string header(std::string_view name) const {
-    std::string key = "\n" + std::string(name) + ":";
+    std::string key("\n");
+    key.append(name).append(":");
     auto p = headers.find(key);
     if (p == std::string::npos) return "";
     auto e = headers.find('\r', p + key.size());
@@ -161,6 +163,11 @@ class server {
     o.shards = shards;
     o.pin_shards = false;
     o.offload_threads = 4;
+    o.clock = [this] {
+      return engine::unix_time(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())) +
+             std::chrono::nanoseconds(offset_ns_.load());
+    };
     auto s = engine::server::create(o, std::move(routes));
     if (!s) std::abort();
     srv_ = std::move(*s);
@@ -176,6 +183,8 @@ class server {
     }
   }
   std::uint16_t port() const { return srv_->port(); }
+  // advance moves the server's clock forward (idle timeouts, grace periods).
+  void advance(std::chrono::nanoseconds d) { offset_ns_ += d.count(); }
   store::store& db() { return *db_; }
   const std::string& dir() const { return dir_.path(); }
 
@@ -204,6 +213,7 @@ class server {
   api::services svc_;
   std::unique_ptr<engine::server> srv_;
   std::thread thread_;
+  std::atomic<std::int64_t> offset_ns_{0};
 };
 
 }  // namespace tollgate::api::testing

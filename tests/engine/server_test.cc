@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -470,6 +471,23 @@ TEST_P(server_test, graceful_shutdown_answers_requests_in_flight) {
   EXPECT_FALSE(late.connected() && late.send(get("/healthz")) && late.read_response().has_value());
 }
 
+TEST_P(server_test, large_responses_survive_partial_sends) {
+  route_table routes;
+  routes.add(method::get, "/big/{n}", route_kind::hot, [](const request& q, response& r) {
+    r.set_body("application/octet-stream", std::string(std::size_t{4} << 20, q.params[0][0]));
+  });
+  start({}, std::move(routes));
+  client c(port());
+  ASSERT_TRUE(c.send(get("/big/a") + get("/big/b") + get("/n/3")));
+  for (char want : {'a', 'b'}) {
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->body.size(), std::size_t{4} << 20);
+    EXPECT_EQ(r->body.find_first_not_of(want), std::string::npos);
+  }
+  EXPECT_EQ(c.read_response()->body, "3");
+}
+
 TEST_P(server_test, drain_timeout_cuts_a_client_that_never_reads) {
   options o;
   o.drain_timeout = 300ms;
@@ -487,6 +505,43 @@ TEST_P(server_test, drain_timeout_cuts_a_client_that_never_reads) {
   srv->stop();
   runner.join();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+// Regression guard for the state machine as a whole (the parser has its own fuzzer):
+// random bytes after plausible prefixes, then EOF. Every connection must end with the
+// server closing it, and the server must still serve afterwards.
+TEST_P(server_test, random_bytes_always_end_in_a_close_never_a_hang) {
+  start();
+  std::mt19937 rng(20240115);
+  const std::string alphabet = "\r\n\r\n :;0123456789abcdefABCDEF/GETPOSTHTTP/1.1\t?=&%chunked";
+  const std::string prefixes[] = {
+      "", "GET /healthz HTTP/1.1\r\nHost: t\r\n",
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n", get("/n/1")};
+  for (int i = 0; i < 200; ++i) {
+    client c(port());
+    std::string bytes = prefixes[rng() % std::size(prefixes)];
+    const std::size_t n = rng() % 600;
+    for (std::size_t k = 0; k < n; ++k) bytes.push_back(alphabet[rng() % alphabet.size()]);
+    if (!c.send(bytes)) continue;  // the server may already have answered 400 and closed
+    ::shutdown(c.fd(), SHUT_WR);
+    bool closed = false;
+    for (int reads = 0; reads < 10000 && !closed; ++reads) {
+      char buf[4096];
+      ssize_t got;
+      do {
+        got = ::recv(c.fd(), buf, sizeof buf, 0);
+      } while (got < 0 && errno == EINTR);
+      closed = got == 0 || (got < 0 && errno == ECONNRESET);
+      if (got < 0 && !closed) break;  // timeout: the server hung on this input
+    }
+    ASSERT_TRUE(closed) << "input " << i << ": " << ::testing::PrintToString(bytes);
+  }
+  client c(port());
+  ASSERT_TRUE(c.send(get("/healthz")));
+  auto r = c.read_response();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
 }
 
 TEST_P(server_test, injected_clock_drives_date_and_request_now) {
