@@ -338,6 +338,12 @@ const perm_entry* hot_state::external_perms(shard_ctx& c, const crypto::verified
 
 std::expected<identity, hot_state::failure> hot_state::check_jwt(shard_ctx& c, const engine::request& req,
                                                                   std::string_view token) noexcept {
+  // A key set or issuer change (rotation, a JWKS reload that dropped a key) empties
+  // the cache, so no token outlives the key that signed it.
+  if (const std::uint64_t v = trust_.version(); v != c.trust_version) {
+    c.cache.clear();
+    c.trust_version = v;
+  }
   const authz::token_key key = c.cache.key_of(token);
   const cached* hit = c.cache.find(key, req.now);
   const perm_entry* ext = nullptr;
@@ -543,9 +549,8 @@ bool hot_state::source_allowed(shard_ctx& c, const engine::request& req, const i
   std::memcpy(subject.data(), "ipd:", 4);
   std::memcpy(subject.data() + 4, who.data(), n);
   if (once_a_minute_.allow({subject.data(), n + 4}, req.now).allowed && req.shard != nullptr) {
-    std::array<char, authz::max_ip_text> ipbuf;
     req.shard->defer([db = &db_, user = std::string(id.user_id), key = std::string(id.key_id),
-                      ip = std::string(authz::format_ip(client, ipbuf)),
+                      ip = client.to_string(),
                       agent = std::string(req.header_value("User-Agent")), path = std::string(req.path),
                       at = ns_of(req.now)] {
       store::audit_entry e;

@@ -125,6 +125,7 @@ struct shard_ctx {
   std::vector<perm_entry> perms;  // direct-mapped by key
   shard_stats stats;
   cached current;                 // the identity's backing storage
+  std::uint64_t trust_version = 0;  // trust store version the cache was filled under
   std::vector<char> decode_buf;   // decoded queries, form bodies and forward paths
 };
 

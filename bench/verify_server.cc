@@ -5,7 +5,7 @@
 //
 //   verify_server --listen HOST:PORT --data-dir DIR --jwks FILE --issuer ISS
 //                 --audience AUD [--shards N] [--algorithms HS256,ES256]
-//                 [--verify-per-subject "1000000/second"]
+//                 [--verify-per-second N]
 //
 // Runs until SIGTERM or SIGINT, then drains and exits 0.
 #include <cstdio>
@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   engine::block_termination_signals();
   engine::options o;
   o.shards = 1;
-  std::string data_dir, jwks, iss, aud, algorithms = "HS256,ES256", rate = "1000000000/second";
+  std::string data_dir, jwks, iss, aud, algorithms = "HS256,ES256";
+  std::uint64_t per_second = 1000000000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const std::string value = argv[i + 1];
@@ -52,8 +53,8 @@ int main(int argc, char** argv) {
       aud = value;
     } else if (flag == "--algorithms") {
       algorithms = value;
-    } else if (flag == "--verify-per-subject") {
-      rate = value;
+    } else if (flag == "--verify-per-second") {
+      per_second = std::strtoull(value.c_str(), nullptr, 10);
     } else {
       return usage("unknown flag");
     }
@@ -87,8 +88,8 @@ int main(int argc, char** argv) {
   if (!loader) return usage(loader.error().c_str());
 
   api::hot::hot_config cfg;
-  auto r = authz::parse_rate(rate);
-  if (!r) return usage("--verify-per-subject: bad rate");
+  auto r = authz::make_rate(per_second, std::chrono::seconds(1));
+  if (!r) return usage("--verify-per-second: bad rate");
   cfg.verify_per_subject = *r;
   auto hs = api::hot::make_hot_state(**db, trust, cfg);
   if (!hs) return usage(hs.error().c_str());

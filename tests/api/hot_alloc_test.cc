@@ -42,7 +42,7 @@ TEST(HotAlloc, WarmRequestsAllocateNothing) {
   is_client_thread = true;
   hot_server srv;
   api::hot::hot_config cfg;
-  cfg.verify_per_subject = *authz::parse_rate("1000000/second");
+  cfg.verify_per_subject = *authz::make_rate(1000000, std::chrono::seconds(1));
   cfg.forward_rules = {{"GET", "/bots/**", "bots.use"}};
   srv.start(cfg, 1);
   srv.add_user("usr_alice", "alice", "user", "ses_alice");

@@ -25,8 +25,8 @@ class HotMgmt : public ::testing::Test {
     svc_.tokens = tokens_.get();
     svc_.cfg = cfg_;
     hot::hot_config hc;
-    hc.verify_per_subject = *authz::parse_rate("100000/second");
-    hc.api_key_generation_per_user = *authz::parse_rate("10/day");
+    hc.verify_per_subject = *authz::make_rate(100000, std::chrono::seconds(1));
+    hc.api_key_generation_per_user = *authz::make_rate(10, std::chrono::hours(24));
     hs_ = std::move(hot::make_hot_state(*db_, trust_, hc).value());
     engine::route_table routes;
     register_routes(routes, svc_);

@@ -30,7 +30,7 @@ class NginxTest : public ::testing::Test {
   void SetUp() override {
     if (::access(nginx_bin, X_OK) != 0) GTEST_SKIP() << "nginx is not installed (" << nginx_bin << ")";
     api::hot::hot_config cfg;
-    cfg.verify_per_subject = *authz::parse_rate("3/minute");
+    cfg.verify_per_subject = *authz::make_rate(3, std::chrono::minutes(1));
     cfg.forward_rules = {{"*", "/admin/**", "users.manage"}};
     srv.start(cfg);
     srv.add_user("usr_alice", "alice", "user", "ses_alice");

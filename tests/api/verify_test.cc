@@ -24,8 +24,8 @@ class HotTest : public ::testing::Test {
     cfg.forward_rules = {{"GET", "/bots/**", "bots.use"},
                          {"*", "/admin/**", "users.manage"},
                          {"POST", "/public/*", ""}};
-    if (!cfg.verify_per_subject.enabled()) cfg.verify_per_subject = *authz::parse_rate("100000/second");
-    cfg.api_key_generation_per_user = *authz::parse_rate("3/day");
+    if (!cfg.verify_per_subject.enabled()) cfg.verify_per_subject = *authz::make_rate(100000, std::chrono::seconds(1));
+    cfg.api_key_generation_per_user = *authz::make_rate(3, std::chrono::hours(24));
     srv.start(cfg);
     srv.add_user("usr_alice", "alice", "user", "ses_alice");
     srv.add_user("usr_bob", "bob", "admin", "ses_bob");
@@ -69,6 +69,18 @@ TEST_F(HotTest, ExternalIssuerTokenVerifiesWithScopePermissions) {
   EXPECT_NE(r.body.find("\"permissions\":[\"bots.use\",\"reports.read\"]"), std::string::npos) << r.body;
   r = c.request("GET", std::string(verify_path) + "?permission=users.manage", bearer(t));
   EXPECT_EQ(r.status, 403);
+}
+
+TEST_F(HotTest, KeySetChangeDropsCachedTokens) {
+  const std::string t = srv.ext_token("ext-user-2", "bots.use");
+  client c(srv.port);
+  EXPECT_EQ(c.request("GET", verify_path, bearer(t)).status, 200);
+  EXPECT_EQ(c.request("GET", verify_path, bearer(t)).status, 200);  // cached now
+  auto other = crypto::signing_key::generate(crypto::alg::es256, 0);
+  ASSERT_TRUE(other);
+  ASSERT_EQ(srv.trust.replace_keys("corp-idp", {{other->kid(), *other->make_verifier()}}), crypto::errc::ok);
+  auto r = c.request("GET", verify_path, bearer(t));
+  EXPECT_EQ(r.status, 401) << r.body;
 }
 
 TEST_F(HotTest, PermissionGrantedAndDenied) {
@@ -217,7 +229,7 @@ TEST_F(HotTest, RevocationIsImmediateOnEveryShard) {
 TEST(HotRateLimit, ExactAcrossShards) {
   hot_server srv;
   api::hot::hot_config cfg;
-  cfg.verify_per_subject = *authz::parse_rate("10/minute");
+  cfg.verify_per_subject = *authz::make_rate(10, std::chrono::minutes(1));
   srv.start(cfg);
   srv.add_user("usr_alice", "alice", "user", "ses_alice");
   const std::string t = srv.own_token("usr_alice", "ses_alice", "alice");
@@ -432,6 +444,34 @@ TEST_F(HotTest, ApiUserOutsideAllowedIpsIs403) {
   auto m = c.request("GET", "/metrics");
   EXPECT_NE(m.body.find("tollgate_ip_denied_total 1"), std::string::npos) << m.body.substr(0, 200);
   EXPECT_NE(m.body.find("tollgate_token_cache_hits_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tollgate::testing
+
+namespace tollgate::testing {
+namespace {
+
+// The client address of an API user comes from X-Forwarded-For only when the peer
+// is a trusted proxy.
+TEST(HotClientAddress, TrustedProxyForwardedFor) {
+  hot_server srv;
+  api::hot::hot_config cfg;
+  cfg.trusted_proxies = {"127.0.0.1/32"};
+  srv.start(cfg);
+  srv.add_user("usr_api", "robot", "user", "ses_api");
+  ASSERT_TRUE(srv.db->write([](store::write_txn& w) { return w.set_api_user("usr_api", "10.0.0.0/8"); }));
+  const std::string t = srv.own_token("usr_api", "ses_api", "robot");
+  client c(srv.port);
+  auto with_xff = [&](const std::string& xff) {
+    return c.request("GET", "/api/v1/security/auth/verify", {{"Authorization", "Bearer " + t}, {"X-Forwarded-For", xff}});
+  };
+  EXPECT_EQ(with_xff("10.1.2.3").status, 200);
+  EXPECT_EQ(with_xff("10.1.2.3, 127.0.0.1").status, 200);   // a trusted hop is skipped
+  EXPECT_EQ(with_xff("10.1.2.3, 192.0.2.1").status, 403);   // rightmost untrusted hop
+  EXPECT_EQ(with_xff("unknown").status, 400);
+  EXPECT_EQ(c.request("GET", "/api/v1/security/auth/verify", {{"Authorization", "Bearer " + t}}).status, 403);
+  srv.stop();
 }
 
 }  // namespace
