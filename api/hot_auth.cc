@@ -27,7 +27,7 @@ std::int64_t ns_of(engine::unix_time t) { return t.time_since_epoch().count(); }
 template <std::size_t N>
 bool copy_into(std::array<char, N>& dst, std::uint8_t& len, std::string_view s) {
   if (s.size() > N) return false;
-  std::memcpy(dst.data(), s.data(), s.size());
+  if (!s.empty()) std::memcpy(dst.data(), s.data(), s.size());  // an empty view may hold null
   len = static_cast<std::uint8_t>(s.size());
   return true;
 }
@@ -627,7 +627,7 @@ authz::decision hot_state::limit(const identity& id, engine::unix_time now) noex
   std::size_t n = 0;
   auto put = [&](std::string_view s) {
     const std::size_t k = std::min(s.size(), subject.size() - n);
-    std::memcpy(subject.data() + n, s.data(), k);
+    if (k != 0) std::memcpy(subject.data() + n, s.data(), k);
     n += k;
   };
   if (id.kind == cred_kind::external_token) {
