@@ -209,7 +209,11 @@ TEST(Cli, InitArgumentErrors) {
                      "password is empty");
   write_file(d / "long", std::string(2000, 'a'));
   expect_usage_error(run({"init", "--data-dir", d / "s", "--admin-user", "root", "--admin-password-file", d / "long"}),
-                     "longer than 1024 bytes");
+                     "init: admin password: ");
+  // The default password policy applies to the first admin (exit 2: bad input).
+  write_file(d / "weak", "password\n");
+  expect_usage_error(run({"init", "--data-dir", d / "s", "--admin-user", "root", "--admin-password-file", d / "weak"}),
+                     "init: admin password: ");
   expect_usage_error(run({"init", "--listen", "1.2.3.4:5"}), "unknown flag --listen");
   EXPECT_FALSE(std::filesystem::exists(d / "s"));
 }
@@ -243,7 +247,7 @@ TEST(Cli, InitStripsOneTrailingNewlineAndRefusesASecondInit) {
 
 TEST(Cli, InitFromEnvironmentAndBackup) {
   temp_dir d;
-  const std::vector<std::string> env = {"TOLLGATE_ADMIN_PASSWORD=Env-pass-42", "TOLLGATE_STORE_DATA_DIR=" + (d / "s")};
+  const std::vector<std::string> env = {"TOLLGATE_ADMIN_PASSWORD=Env-pass-4242", "TOLLGATE_STORE_DATA_DIR=" + (d / "s")};
   const outcome o = run({"init", "--admin-user", "admin"}, env);
   ASSERT_EQ(o.status, 0) << o.err;
   EXPECT_TRUE(std::filesystem::exists(d / "s/data.mdb"));
