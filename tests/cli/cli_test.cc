@@ -318,6 +318,9 @@ TEST_P(ServeTest, ServesUntilSigtermThenExitsZero) {
   ASSERT_NE(port, 0) << err;
   EXPECT_EQ(http_get(port, "/healthz"), "HTTP/1.1 200 OK");
   EXPECT_EQ(http_get(port, "/readyz"), "HTTP/1.1 200 OK");
+  // The management API is registered (a slow route, answered from the offload pool).
+  EXPECT_EQ(http_get(port, "/api/v1/security/openapi.json"), "HTTP/1.1 200 OK");
+  EXPECT_EQ(http_get(port, "/api/v1/security/users"), "HTTP/1.1 401 Unauthorized");
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
   std::string out;
   drain(c, out, err, std::chrono::steady_clock::now() + std::chrono::seconds(10));
