@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "crypto/password.h"
+#include "policy/password.h"
 #include "store/store.h"
 
 namespace tollgate::cli {
@@ -97,9 +98,11 @@ int init(std::span<char* const> args) {
     return fail(exit_usage, "init: give --admin-password-file FILE or set TOLLGATE_ADMIN_PASSWORD");
   }
   if (password.empty()) return fail(exit_usage, "init: the admin password is empty");
-  if (password.size() > crypto::password::max_password_bytes) {
-    return fail(exit_usage, "init: the admin password is longer than " +
-                                std::to_string(crypto::password::max_password_bytes) + " bytes");
+  // The store is new, so its security settings are the defaults: the first admin's
+  // password meets the default password policy like every later one.
+  const policy::password_policy rules;
+  if (auto ok = policy::password::check(password, rules); !ok) {
+    return fail(exit_usage, "init: admin password: " + policy::password::message(ok.error(), rules));
   }
   // Only --data-dir is a config key here; it goes through the same layers as serve.
   auto s = settings_from("", *opts, "init");

@@ -2,7 +2,12 @@
 #include <cstdio>
 #include <memory>
 
+#include <chrono>
+
+#include "api/api.h"
 #include "cli/cli.h"
+#include "crypto/jws.h"
+#include "crypto/password.h"
 #include "engine/engine.h"
 #include "store/store.h"
 
@@ -26,6 +31,22 @@ engine::options engine_options(const config::settings& s) {
   o.idle_timeout = s.server.idle_timeout;
   o.max_connections = s.server.max_connections;
   return o;
+}
+
+std::expected<api::config, std::string> api_config(const config::settings& s) {
+  api::config c;
+  c.issuer = s.tokens.issuer;
+  c.audience = s.tokens.audience;
+  const auto alg = crypto::parse_alg(s.tokens.algorithm);
+  if (!alg) return std::unexpected("tokens.algorithm: " + s.tokens.algorithm + " is not supported");
+  c.algorithm = *alg;
+  c.access_ttl_seconds = s.tokens.access_ttl.count();
+  c.leeway_seconds = s.tokens.leeway.count();
+  c.refresh_reuse_grace_seconds = s.auth.refresh_reuse_grace.count();
+  c.registration_open = s.auth.registration == config::registration_mode::open;
+  c.max_body_bytes = s.server.max_body_bytes;
+  c.max_token_bytes = s.auth.max_token_bytes;
+  return c;
 }
 
 }  // namespace
@@ -72,7 +93,18 @@ int serve(std::span<char* const> args) {
                                   (missing ? " (run tollgate init first)" : ""));
   }
 
+  // Everything the routes point to is declared before the server, so it outlives it.
+  auto acfg = api_config(*s);
+  if (!acfg) return fail(exit_usage, "serve: config: " + acfg.error());
+  crypto::trust_store trust;
+  const auto now_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto tokens = api::token_service::create(**db, trust, *acfg, now_seconds);
+  if (!tokens) return fail(exit_runtime, "serve: token keys: " + tokens.error());
+  const crypto::password::hasher hasher;
+  const api::services svc{db->get(), &hasher, tokens->get(), *acfg};
   engine::route_table routes;
+  api::register_routes(routes, svc);
   auto server = engine::server::create(engine_options(*s), std::move(routes));
   if (!server) {
     return fail(exit_runtime, "serve: " + s->server.listen + ": " + std::string(engine::message_of(server.error())));

@@ -7,13 +7,7 @@ namespace {
 
 inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-// kPlain marks the bytes a string may contain as they are: printable ASCII other than
-// '"' and '\\'. Controls, quotes, escapes and UTF-8 lead bytes take the slow path.
-constexpr std::array<bool, 256> kPlain = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
-  return t;
-}();
+
 
 inline int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -172,18 +166,10 @@ errc json_scanner::string(std::string_view& out) noexcept {
   return errc::wrong_claim_type;
 }
 
-errc json_scanner::raw_string(std::string_view& out) noexcept {
-  // p_ is on the opening quote. Fast path: most token strings are plain ASCII with no
-  // escape, so scan with one table lookup per byte and return a view without copying.
-  auto* r = reinterpret_cast<unsigned char*>(p_ + 1);
+errc json_scanner::raw_string_slow(std::string_view& out, char* first_special) noexcept {
+  auto* r = reinterpret_cast<unsigned char*>(first_special);
   auto* end = reinterpret_cast<unsigned char*>(end_);
   char* start = p_ + 1;
-  while (kPlain[*r]) ++r;  // stops at the '\0' sentinel at end_ at the latest
-  if (r < end && *r == '"') {
-    out = std::string_view(start, static_cast<std::size_t>(reinterpret_cast<char*>(r) - start));
-    p_ = reinterpret_cast<char*>(r + 1);
-    return errc::ok;
-  }
   // Slow path from the first special byte: |w| trails |r| once an escape has been seen.
   char* w = reinterpret_cast<char*>(r);
   for (;;) {
@@ -295,11 +281,12 @@ errc json_scanner::integer(std::int64_t& out) noexcept {
     ++p_;
   } else {
     while (p_ < end_ && is_digit(*p_)) {
-      std::uint64_t d = static_cast<std::uint64_t>(*p_ - '0');
-      if (v > (limit - d) / 10) overflow = true;
-      v = v * 10 + d;
+      // Overflow flags instead of a range test per digit: dates are ten digits.
+      overflow |= __builtin_mul_overflow(v, 10, &v);
+      overflow |= __builtin_add_overflow(v, static_cast<std::uint64_t>(*p_ - '0'), &v);
       ++p_;
     }
+    overflow |= v > limit;
   }
   if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) {
     p_ = start;

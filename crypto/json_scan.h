@@ -70,7 +70,29 @@ class json_scanner {
            (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r'))
       ++p_;
   }
-  errc raw_string(std::string_view& out) noexcept;
+  // raw_string reads the string at p_ (on its opening quote). The fast path — plain
+  // ASCII without escapes, nearly every token string — is inline and copies nothing.
+  errc raw_string(std::string_view& out) noexcept {
+    char* start = p_ + 1;
+    const auto* r = reinterpret_cast<const unsigned char*>(start);
+    while (kPlain[*r]) ++r;  // stops at the '\0' sentinel at end_ at the latest
+    char* stop = const_cast<char*>(reinterpret_cast<const char*>(r));
+    if (stop < end_ && *stop == '"') {
+      out = std::string_view(start, static_cast<std::size_t>(stop - start));
+      p_ = stop + 1;
+      return errc::ok;
+    }
+    return raw_string_slow(out, stop);
+  }
+  [[gnu::noinline]] errc raw_string_slow(std::string_view& out, char* first_special) noexcept;
+
+  // kPlain marks the bytes a string may contain as they are: printable ASCII other
+  // than '"' and '\\'. Controls, quotes, escapes and UTF-8 lead bytes take the slow path.
+  static constexpr std::array<bool, 256> kPlain = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0x20; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    return t;
+  }();
   errc number() noexcept;
   errc literal(std::string_view word) noexcept;
 

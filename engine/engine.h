@@ -168,7 +168,7 @@ struct options {
   http::limits limits;
   std::chrono::milliseconds header_timeout{10'000};  // whole head must arrive: else 408
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
-  std::size_t max_connections = 10'000;              // per server; beyond: accept and close
+  std::size_t max_connections = 10'000;              // per server; beyond: 503, then close
   unsigned offload_threads = 0;                       // 0: max(2, cores)
   std::chrono::milliseconds drain_timeout{30'000};   // stop(): then open connections are cut
   std::chrono::milliseconds stall_threshold{100};    // a loop iteration longer is logged

@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (again != text) std::abort();
     std::vector<std::uint8_t> out2(size);
     auto n2 = base64url::decode(again, out2);
-    if (!n2 || *n2 != *n || std::memcmp(out.data(), out2.data(), *n) != 0) std::abort();
+    if (!n2 || *n2 != *n || (*n > 0 && std::memcmp(out.data(), out2.data(), *n) != 0)) std::abort();
   }
   std::string enc(base64url::encoded_size(size), '\0');
   base64url::encode(std::span(data, size), enc);

@@ -209,7 +209,11 @@ TEST(Cli, InitArgumentErrors) {
                      "password is empty");
   write_file(d / "long", std::string(2000, 'a'));
   expect_usage_error(run({"init", "--data-dir", d / "s", "--admin-user", "root", "--admin-password-file", d / "long"}),
-                     "longer than 1024 bytes");
+                     "init: admin password: ");
+  // The default password policy applies to the first admin (exit 2: bad input).
+  write_file(d / "weak", "password\n");
+  expect_usage_error(run({"init", "--data-dir", d / "s", "--admin-user", "root", "--admin-password-file", d / "weak"}),
+                     "init: admin password: ");
   expect_usage_error(run({"init", "--listen", "1.2.3.4:5"}), "unknown flag --listen");
   EXPECT_FALSE(std::filesystem::exists(d / "s"));
 }
@@ -243,7 +247,7 @@ TEST(Cli, InitStripsOneTrailingNewlineAndRefusesASecondInit) {
 
 TEST(Cli, InitFromEnvironmentAndBackup) {
   temp_dir d;
-  const std::vector<std::string> env = {"TOLLGATE_ADMIN_PASSWORD=Env-pass-42", "TOLLGATE_STORE_DATA_DIR=" + (d / "s")};
+  const std::vector<std::string> env = {"TOLLGATE_ADMIN_PASSWORD=Env-pass-4242", "TOLLGATE_STORE_DATA_DIR=" + (d / "s")};
   const outcome o = run({"init", "--admin-user", "admin"}, env);
   ASSERT_EQ(o.status, 0) << o.err;
   EXPECT_TRUE(std::filesystem::exists(d / "s/data.mdb"));
@@ -314,6 +318,9 @@ TEST_P(ServeTest, ServesUntilSigtermThenExitsZero) {
   ASSERT_NE(port, 0) << err;
   EXPECT_EQ(http_get(port, "/healthz"), "HTTP/1.1 200 OK");
   EXPECT_EQ(http_get(port, "/readyz"), "HTTP/1.1 200 OK");
+  // The management API is registered (a slow route, answered from the offload pool).
+  EXPECT_EQ(http_get(port, "/api/v1/security/openapi.json"), "HTTP/1.1 200 OK");
+  EXPECT_EQ(http_get(port, "/api/v1/security/users"), "HTTP/1.1 401 Unauthorized");
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
   std::string out;
   drain(c, out, err, std::chrono::steady_clock::now() + std::chrono::seconds(10));
