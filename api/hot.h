@@ -79,19 +79,19 @@ caller_fn management_caller(const services& svc);
 // ip_denied count.
 std::function<void(std::string&)> metrics_source(const hot_state& hs);
 
-// issuer is one [[issuers]] entry with a jwks_file.
+// issuer is one [[issuers]] entry: exactly one of jwks_file and jwks_url.
 struct issuer {
   std::string name, iss;
   std::vector<std::string> audiences;
   std::vector<std::string> algorithms;  // JWA names
   std::string jwks_file;
-  std::string jwks_url;                 // not supported yet: load_issuers refuses it
+  std::string jwks_url;                 // http(s)://, fetched by crypto::url_fetch
   std::int64_t refresh_seconds = 300;
   std::int64_t leeway_seconds = 30;
 };
 
 // issuer_loader keeps external issuers' key sets current (crypto::jwks_source): each
-// jwks_file is read at startup (a bad file fails startup) and again every
+// jwks_file or jwks_url is read at startup (a failure fails startup) and again every
 // refresh_seconds, or early when a verifier saw an unknown kid (rate-limited by the
 // source); a reload that fails keeps the last good set.
 class issuer_loader {

@@ -51,8 +51,6 @@ std::expected<std::unique_ptr<issuer_loader>, std::string> load_issuers(crypto::
                                                                         std::vector<issuer> issuers) {
   std::vector<std::unique_ptr<crypto::jwks_source>> sources;
   for (auto& is : issuers) {
-    if (!is.jwks_url.empty())
-      return std::unexpected("issuers: " + is.name + ": jwks_url is not supported yet (crypto has no https fetcher); use jwks_file");
     crypto::issuer_config config;
     config.name = is.name;
     config.issuer = is.iss;
@@ -68,11 +66,13 @@ std::expected<std::unique_ptr<issuer_loader>, std::string> load_issuers(crypto::
     sc.algorithms = config.algorithms;
     sc.refresh_seconds = std::max<std::int64_t>(1, is.refresh_seconds);
     trust.set_issuer(std::move(config), {});
-    auto source = std::make_unique<crypto::jwks_source>(trust, sc, crypto::file_fetch(is.jwks_file));
+    const bool from_url = !is.jwks_url.empty();
+    auto source = std::make_unique<crypto::jwks_source>(
+        trust, sc, from_url ? crypto::url_fetch(is.jwks_url) : crypto::file_fetch(is.jwks_file));
     source->poll(std::chrono::duration_cast<std::chrono::seconds>(
                      std::chrono::system_clock::now().time_since_epoch()).count());
     if (source->status().last_success == 0 || source->status().keys == 0)
-      return std::unexpected("issuers: " + is.name + ": jwks_file " + is.jwks_file + ": " +
+      return std::unexpected("issuers: " + is.name + (from_url ? ": jwks_url " + is.jwks_url : ": jwks_file " + is.jwks_file) + ": " +
                              std::string(source->status().last_error == crypto::errc::ok
                                              ? "no key usable with the issuer's algorithms"
                                              : crypto::message_of(source->status().last_error)));

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "api/api.h"
+#include "api/hot.h"
 #include "cli/cli.h"
 #include "crypto/jws.h"
 #include "crypto/password.h"
@@ -105,7 +106,30 @@ int serve(std::span<char* const> args) {
   const api::services svc{db->get(), &hasher, tokens->get(), *acfg};
   engine::route_table routes;
   api::register_routes(routes, svc);
-  auto server = engine::server::create(engine_options(*s), std::move(routes));
+
+  // The hot path (api/hot.h): external issuers, then verify/forward/introspect and
+  // the API key routes.
+  std::vector<api::hot::issuer> issuers;
+  for (const auto& is : s->issuers)
+    issuers.push_back({is.name, is.issuer, is.audiences, is.algorithms, is.jwks_file, is.jwks_url,
+                       is.refresh.count(), s->tokens.leeway.count()});
+  auto loader = api::hot::load_issuers(trust, std::move(issuers));
+  if (!loader) return fail(exit_usage, "serve: " + loader.error());
+  auto rate_of = [](const config::rate& r) {
+    return authz::make_rate(r.count, r.period, r.burst).value_or(authz::rate::disabled());
+  };
+  api::hot::hot_config hc;
+  hc.max_token_bytes = s->auth.max_token_bytes;
+  hc.trusted_proxies = s->server.trusted_proxies;
+  hc.verify_per_subject = rate_of(s->rate_limits.verify_per_subject);
+  hc.api_key_generation_per_user = rate_of(s->rate_limits.api_key_generation_per_user);
+  for (const auto& r : s->forward_rules) hc.forward_rules.push_back({r.method, r.path, r.permission});
+  auto hot = api::hot::make_hot_state(**db, trust, hc);
+  if (!hot) return fail(exit_usage, "serve: " + hot.error());
+  api::hot::register_hot_routes(routes, **hot, api::hot::management_caller(svc));
+  engine::options eo = engine_options(*s);
+  eo.metrics_sources.push_back(api::hot::metrics_source(**hot));
+  auto server = engine::server::create(std::move(eo), std::move(routes));
   if (!server) {
     return fail(exit_runtime, "serve: " + s->server.listen + ": " + std::string(engine::message_of(server.error())));
   }
