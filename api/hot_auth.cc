@@ -336,6 +336,17 @@ const perm_entry* hot_state::external_perms(shard_ctx& c, const crypto::verified
 
 // ---- credentials
 
+namespace {
+
+// open_reader begins the shard reader's snapshot on first use in an authentication:
+// external tokens never touch the store, so they skip the mdb_txn_renew.
+bool open_reader(shard_ctx& c) noexcept {
+  if (!c.reader_open) c.reader_open = c.reader->begin() == store::errc::ok;
+  return c.reader_open;
+}
+
+}  // namespace
+
 std::expected<identity, hot_state::failure> hot_state::check_jwt(shard_ctx& c, const engine::request& req,
                                                                   std::string_view token) noexcept {
   // A key set or issuer change (rotation, a JWKS reload that dropped a key) empties
@@ -395,6 +406,7 @@ std::expected<identity, hot_state::failure> hot_state::check_jwt(shard_ctx& c, c
 std::expected<identity, hot_state::failure> hot_state::check_own_live(shard_ctx& c, const engine::request& req,
                                                                        identity id) noexcept {
   const std::int64_t now = ns_of(req.now);
+  if (!open_reader(c)) return std::unexpected(fail(reason::unavailable, "store unavailable"));
   auto s = c.reader->session(id.session_id);
   if (!s) {
     if (s.error() == store::errc::not_found) return std::unexpected(fail(reason::session_revoked, "session not found"));
@@ -417,6 +429,7 @@ std::expected<identity, hot_state::failure> hot_state::check_own_live(shard_ctx&
 std::expected<identity, hot_state::failure> hot_state::check_api_key(shard_ctx& c, const engine::request& req,
                                                                       const crypto::api_key_parts& parts) noexcept {
   const std::int64_t now = ns_of(req.now);
+  if (!open_reader(c)) return std::unexpected(fail(reason::unavailable, "store unavailable"));
   auto k = c.reader->api_key(parts.key_id);
   if (!k) {
     if (k.error() == store::errc::not_found) return std::unexpected(fail(reason::key_invalid, "invalid API key"));
@@ -467,13 +480,14 @@ std::expected<identity, hot_state::failure> hot_state::check_credential(shard_ct
 
 namespace {
 
-// reader_scope holds the shard reader's snapshot for one authentication.
+// reader_scope ends the shard reader's snapshot, if this authentication began one.
 struct reader_scope {
-  store::reader& r;
-  bool ok;
-  explicit reader_scope(store::reader& rd) : r(rd), ok(rd.begin() == store::errc::ok) {}
+  shard_ctx& c;
   ~reader_scope() {
-    if (ok) r.end();
+    if (c.reader_open) {
+      c.reader->end();
+      c.reader_open = false;
+    }
   }
 };
 
@@ -484,8 +498,7 @@ std::expected<identity, hot_state::failure> hot_state::authenticate(shard_ctx& c
                                                                      options opt) noexcept {
   std::string_view auth = req.header_value("Authorization");
   const std::string_view api_key_header = req.header_value("X-API-Key");
-  reader_scope scope(*c.reader);
-  if (!scope.ok) return std::unexpected(fail(reason::unavailable, "store unavailable"));
+  reader_scope scope{c};
 
   std::expected<identity, failure> id = std::unexpected(fail(reason::no_credential, "credential required", false));
   if (!auth.empty()) {
@@ -523,8 +536,7 @@ std::expected<identity, hot_state::failure> hot_state::authenticate(shard_ctx& c
 
 std::expected<identity, hot_state::failure> hot_state::authenticate_token(shard_ctx& c, const engine::request& req,
                                                                            std::string_view token) noexcept {
-  reader_scope scope(*c.reader);
-  if (!scope.ok) return std::unexpected(fail(reason::unavailable, "store unavailable"));
+  reader_scope scope{c};
   return check_credential(c, req, token);
 }
 

@@ -122,6 +122,7 @@ struct shard_ctx {
   std::unique_ptr<crypto::verify_scratch> scratch;
   authz::token_cache<cached> cache;
   std::unique_ptr<store::reader> reader;
+  bool reader_open = false;  // begun for this authentication (own tokens, API keys)
   std::vector<perm_entry> perms;  // direct-mapped by key
   shard_stats stats;
   cached current;                 // the identity's backing storage
