@@ -13,6 +13,8 @@
 #include <boost/json.hpp>
 #include <cstring>
 
+#include "api/api.h"
+
 namespace tollgate::api::hot {
 
 namespace {
@@ -232,6 +234,10 @@ std::expected<std::unique_ptr<hot_state>, std::string> hot_state::create(store::
   hs->hasher_ = std::make_unique<crypto::api_key_hasher>(
       std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()));
   if (!hs->hasher_->valid()) return std::unexpected("store: API key secret is shorter than 32 bytes");
+  (void)db.read([&](const store::read_txn& t) -> store::result<void> {
+    hs->idle_timeout_ns_.store(std::int64_t{api::load_session_policy(t).timeout_minutes} * 60 * ns_per_s);
+    return {};
+  });
   return hs;
 }
 
@@ -601,16 +607,8 @@ void hot_state::note_session_activity(const engine::request& req, std::string_vi
     });
     // The idle timeout follows settings.security; refreshed with the activity it governs.
     (void)db_.read([&](const store::read_txn& t) -> store::result<void> {
-      auto raw = t.get_meta("settings.security");
-      if (!raw) return {};
-      boost::system::error_code ec;
-      auto v = boost::json::parse(*raw, ec);
-      if (ec || !v.is_object()) return {};
-      auto* sp = v.as_object().if_contains("session_policy");
-      if (sp == nullptr || !sp->is_object()) return {};
-      auto* tm = sp->as_object().if_contains("timeout_minutes");
-      if (tm != nullptr && tm->is_int64() && tm->as_int64() > 0)
-        idle_timeout_ns_.store(tm->as_int64() * 60 * ns_per_s, std::memory_order_relaxed);
+      const auto policy = api::load_session_policy(t);
+      idle_timeout_ns_.store(std::int64_t{policy.timeout_minutes} * 60 * ns_per_s, std::memory_order_relaxed);
       return {};
     });
   });
