@@ -345,6 +345,9 @@ std::string fail(std::string_view where, std::string_view why) {
 
 constexpr std::string_view issuer_algorithms[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
                                                   "PS512", "ES256", "ES384", "EdDSA"};
+// HMAC issuers share a secret (an oct JWK): allowed from a local jwks_file only, never
+// from a URL, where publishing the secret would let anyone mint tokens.
+constexpr std::string_view hmac_algorithms[] = {"HS256", "HS384", "HS512"};
 constexpr std::string_view rule_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"};
 
 template <class List>
@@ -408,8 +411,11 @@ std::optional<std::string> read_issuer(const toml::table& t, std::size_t i, issu
   }
   if (out.algorithms.empty()) return fail(r.at("algorithms"), "required (for example [\"RS256\"])");
   for (const std::string& a : out.algorithms) {
-    if (!one_of(a, issuer_algorithms))
-      return fail(r.at("algorithms"), "'" + a + "' is not one of RS256/384/512, PS256/384/512, ES256/384, EdDSA");
+    if (one_of(a, hmac_algorithms) && !out.jwks_url.empty())
+      return fail(r.at("algorithms"), "'" + a + "' needs a shared secret: use jwks_file, not jwks_url");
+    if (!one_of(a, issuer_algorithms) && !one_of(a, hmac_algorithms))
+      return fail(r.at("algorithms"),
+                  "'" + a + "' is not one of HS256/384/512, RS256/384/512, PS256/384/512, ES256/384, EdDSA");
   }
   if (const toml::node* n = t.get("refresh_seconds")) {
     if (problem p = set_int(raw{n, {}}, out.refresh, 1, 7 * 86400, "expected seconds from 1 to 604800"))

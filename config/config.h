@@ -78,7 +78,7 @@ struct issuer_settings {
   std::vector<std::string> audiences;  // empty: `aud` not required
   std::string jwks_file;               // exactly one of jwks_file and jwks_url
   std::string jwks_url;                // https:// only
-  std::vector<std::string> algorithms; // required, asymmetric algorithms only
+  std::vector<std::string> algorithms; // required; HS* only with jwks_file (a shared secret)
   seconds refresh{300};
 };
 

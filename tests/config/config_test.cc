@@ -99,7 +99,7 @@ name = "corp-idp"
 issuer = "https://idp.example.com"
 audiences = ["api"]
 jwks_file = "/etc/tollgate/corp-idp.jwks.json"
-algorithms = ["RS256", "ES256", "EdDSA"]
+algorithms = ["RS256", "ES256", "EdDSA", "HS256"]
 
 [[issuers]]
 name = "other"
@@ -148,6 +148,7 @@ webhook_url = "https://hooks.example.com/x"
   EXPECT_EQ(s->issuers[0].audiences, std::vector<std::string>{"api"});
   EXPECT_EQ(s->issuers[0].jwks_file, "/etc/tollgate/corp-idp.jwks.json");
   EXPECT_EQ(s->issuers[0].refresh, 300s);
+  EXPECT_EQ(s->issuers[0].algorithms, (std::vector<std::string>{"RS256", "ES256", "EdDSA", "HS256"}));
   EXPECT_EQ(s->issuers[1].jwks_url, "https://other.example.com/jwks.json");
   EXPECT_EQ(s->issuers[1].refresh, 60s);
   ASSERT_EQ(s->forward_rules.size(), 2u);
@@ -295,9 +296,12 @@ INSTANTIATE_TEST_SUITE_P(
                  "config: issuers[0].jwks_url: expected an https:// URL"},
         bad_case{"issuer_no_algorithms", "[[issuers]]\nname = \"a\"\nissuer = \"https://i\"\njwks_file = \"f\"\n",
                  "config: issuers[0].algorithms: required (for example [\"RS256\"])"},
-        bad_case{"issuer_hmac",
-                 "[[issuers]]\nname = \"a\"\nissuer = \"https://i\"\njwks_file = \"f\"\nalgorithms = [\"HS256\"]\n",
-                 "config: issuers[0].algorithms: 'HS256' is not one of RS256/384/512, PS256/384/512, ES256/384, EdDSA"},
+        bad_case{"issuer_hmac_from_url",
+                 "[[issuers]]\nname = \"a\"\nissuer = \"https://i\"\njwks_url = \"https://u\"\nalgorithms = [\"HS256\"]\n",
+                 "config: issuers[0].algorithms: 'HS256' needs a shared secret: use jwks_file, not jwks_url"},
+        bad_case{"issuer_unknown_algorithm",
+                 "[[issuers]]\nname = \"a\"\nissuer = \"https://i\"\njwks_file = \"f\"\nalgorithms = [\"none\"]\n",
+                 "config: issuers[0].algorithms: 'none' is not one of HS256/384/512, RS256/384/512, PS256/384/512, ES256/384, EdDSA"},
         bad_case{"issuer_duplicate",
                  "[[issuers]]\nname = \"a\"\nissuer = \"https://i\"\njwks_file = \"f\"\nalgorithms = [\"RS256\"]\n"
                  "[[issuers]]\nname = \"a\"\nissuer = \"https://j\"\njwks_file = \"f\"\nalgorithms = [\"RS256\"]\n",
