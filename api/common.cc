@@ -53,6 +53,7 @@ void send_error(engine::response& res, const http_error& e) {
   o["error"] = e.code;
   o["message"] = e.message;
   if (e.locked_until != 0) o["locked_until"] = rfc3339(e.locked_until);
+  for (auto& [k, v] : e.extra) o[k] = v;
   if (e.retry_after > 0) res.add_header("Retry-After", std::to_string(e.retry_after));
   if (e.status == 401) res.add_header("WWW-Authenticate", "Bearer");
   send_json(res, e.status, o);

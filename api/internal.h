@@ -25,6 +25,7 @@ struct http_error {
   std::string message;
   store::time_ns locked_until = 0;  // 423: added as "locked_until"
   std::int64_t retry_after = 0;     // 429: Retry-After seconds
+  json::object extra{};             // further members of the body (user_id, tokens)
 };
 
 http_error invalid(std::string_view field, std::string_view why);  // 400, names the field
