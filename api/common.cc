@@ -73,6 +73,7 @@ std::string_view type_name(jtype t) {
     case jtype::integer: return "must be an integer";
     case jtype::object: return "must be an object";
     case jtype::strings: return "must be an array of strings";
+    case jtype::ip_list: return "must be an array of strings or a comma-separated string";
   }
   return "has the wrong type";
 }
@@ -83,6 +84,9 @@ bool has_type(const json::value& v, jtype t) {
     case jtype::boolean: return v.is_bool();
     case jtype::integer: return v.is_int64() || v.is_uint64();
     case jtype::object: return v.is_object();
+    case jtype::ip_list:
+      if (v.is_string()) return true;
+      [[fallthrough]];
     case jtype::strings: {
       auto* a = v.if_array();
       if (a == nullptr) return false;

@@ -46,7 +46,8 @@ void send_no_content(engine::response& res);
 
 // ---- request bodies: strict JSON objects
 
-enum class jtype : std::uint8_t { string, boolean, integer, object, strings };
+// ip_list: an array of strings or one comma-separated string (allowed_ips).
+enum class jtype : std::uint8_t { string, boolean, integer, object, strings, ip_list };
 struct field {
   std::string_view name;
   jtype type;

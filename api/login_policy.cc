@@ -83,6 +83,37 @@ bool ip_allowed(const store::user& u, const engine::request& req) {
   return ip && list->contains(*ip);
 }
 
+std::optional<http_error> api_user_fields(const json::object& body, store::user& u) {
+  if (auto b = get_bool(body, "api_user")) u.api_user = *b;
+  auto* v = body.if_contains("allowed_ips");
+  if (v == nullptr) return std::nullopt;
+  std::expected<authz::ip_allowlist, authz::list_error> list;
+  if (v->is_string()) {
+    list = authz::ip_allowlist::from_comma_list(v->as_string());
+  } else {
+    std::vector<std::string> items;
+    for (auto& e : v->as_array()) items.emplace_back(e.as_string());
+    if (items.size() > 256) return invalid("allowed_ips", "at most 256 entries");
+    list = authz::ip_allowlist::from_strings(std::span<const std::string>(items));
+  }
+  if (!list)
+    return invalid("allowed_ips[" + std::to_string(list.error().index) + "]",
+                   authz::message_of(list.error().code));
+  if (list->ranges().size() > 256) return invalid("allowed_ips", "at most 256 entries");
+  u.allowed_ips = list->to_strings();
+  return std::nullopt;
+}
+
+std::optional<http_error> api_user_refused(const services& svc, const engine::request& req,
+                                           const store::user& u, std::string_view route) {
+  if (!u.api_user || ip_allowed(u, req)) return std::nullopt;
+  // Audited each time on management routes (DESIGN.md): these calls are slow anyway.
+  (void)svc.db->write([&](store::write_txn& t) -> store::result<void> {
+    return write_audit(t, audit(req, u.id, u.id, "ip_denied", false, json::object{{"route", route}}));
+  });
+  return http_error{403, "ip_denied", "this API user may not call from this address"};
+}
+
 store::result<std::optional<http_error>> login_checks(store::write_txn& t,
                                                       const engine::request& req,
                                                       store::user& u,

@@ -91,6 +91,17 @@ outcome<store::user> set_password(const services& svc, const engine::request& re
                                   store::user u, std::string_view new_password,
                                   std::string_view field, const policy::security_settings& s);
 
+// api_user_fields reads `api_user` and `allowed_ips` (an array or a comma-separated
+// string of addresses and CIDR ranges; 400 naming allowed_ips[i]) of a POST/PATCH
+// /users body into `u`; absent members leave `u` as it is. Stores the canonical
+// form of each range.
+std::optional<http_error> api_user_fields(const json::object& body, store::user& u);
+
+// api_user_refused answers 403 ip_denied (and audits it) when `u` is an API user and
+// the request comes from outside its allowed_ips.
+std::optional<http_error> api_user_refused(const services& svc, const engine::request& req,
+                                           const store::user& u, std::string_view route);
+
 std::span<const route_spec> settings_routes();
 std::span<const route_spec> audit_routes();
 std::span<const route_spec> password_routes();

@@ -576,5 +576,53 @@ TEST(TwoFactor, SelfServiceMfaSetupAndVerify) {
   EXPECT_EQ(l.status, 200) << l.body;
 }
 
+
+// ---- API users
+
+TEST(ApiUsers, AllowedIpsOnLoginAndManagementCalls) {
+  server srv(2);
+  auto admin = srv.admin_token();
+  auto r = srv.call("POST", "/api/v1/security/users",
+                    R"({"username":"bot","password":"bot-pass-1","api_user":true,"allowed_ips":"10.0.0.0/8, 2001:db8::/32"})",
+                    admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto uid = str(r.json(), "user_id");
+  EXPECT_EQ(r.json().at("api_user"), true);
+  ASSERT_TRUE(r.json().at("allowed_ips").is_array());
+  EXPECT_EQ(r.json().at("allowed_ips").as_array().size(), 2u);
+  auto denied = login(srv, "bot", "bot-pass-1");
+  ASSERT_EQ(denied.status, 403) << denied.body;
+  EXPECT_EQ(denied.json().at("error"), "ip_denied");
+  EXPECT_EQ(audit_count(srv, admin, "action=ip_denied&user_id=" + uid), 1u);
+
+  // Allowed from loopback; exempt from 2FA even where its role requires it.
+  ASSERT_EQ(srv.call("PATCH", std::string(settings_path), R"({"two_factor":{"enabled":true,"required_for_roles":["user"]}})", admin).status, 200);
+  ASSERT_EQ(srv.call("PATCH", "/api/v1/security/users/" + uid, R"({"allowed_ips":["127.0.0.0/8"]})", admin).status, 200);
+  auto ok = login(srv, "bot", "bot-pass-1");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto tok = server::token_of(ok.json());
+  EXPECT_EQ(srv.call("GET", "/api/v1/security/users/" + uid, {}, tok).status, 200);
+  // An empty list allows nothing; refusals are audited each time.
+  ASSERT_EQ(srv.call("PATCH", "/api/v1/security/users/" + uid, R"({"allowed_ips":[]})", admin).status, 200);
+  for (int i = 0; i < 2; ++i) {
+    auto g = srv.call("GET", "/api/v1/security/users/" + uid, {}, tok);
+    EXPECT_EQ(g.status, 403);
+    EXPECT_EQ(g.json().at("error"), "ip_denied");
+  }
+  EXPECT_EQ(audit_count(srv, admin, "action=ip_denied&user_id=" + uid), 3u);
+  // The user itself may not change its own list.
+  EXPECT_EQ(srv.call("PATCH", "/api/v1/security/users/" + uid, R"({"allowed_ips":"0.0.0.0/0"})", tok).status, 403);
+
+  for (auto [b, field] : {std::pair{R"({"allowed_ips":["10.0.0.0/33"]})", "allowed_ips[0]"},
+                          {R"({"allowed_ips":"10.0.0.1, nope"})", "allowed_ips[1]"},
+                          {R"({"allowed_ips":5})", "allowed_ips"},
+                          {R"({"allowed_ips":[1]})", "allowed_ips"},
+                          {R"({"api_user":"yes"})", "api_user"}}) {
+    auto bad = srv.call("PATCH", "/api/v1/security/users/" + uid, b, admin);
+    EXPECT_EQ(bad.status, 400) << b;
+    EXPECT_NE(bad.body.find(field), std::string::npos) << bad.body;
+  }
+}
+
 }  // namespace
 }  // namespace tollgate::api
