@@ -384,6 +384,13 @@ class store {
   // map_bytes is the current map size (for metrics).
   std::size_t map_bytes() const;
 
+  // release_mapped_pages drops this process's page mappings of the data file
+  // (madvise MADV_DONTNEED on the read-only shared map: the data stays in the page
+  // cache and is faulted back in on the next access, hot readers included, at the
+  // cost of minor faults). Long scans such as an audit export call it now and then
+  // so the pages they touched do not accumulate in the process's RSS. Slow path.
+  void release_mapped_pages() const;
+
  private:
   explicit store(std::unique_ptr<env_impl> env);
   std::unique_ptr<env_impl> env_;
