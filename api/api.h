@@ -22,6 +22,7 @@
 #include "crypto/signer.h"
 #include "engine/engine.h"
 #include "policy/notifier.h"
+#include "policy/settings.h"
 #include "store/store.h"
 
 namespace tollgate::api {
@@ -100,14 +101,12 @@ struct services {
 // openapi_document is the OpenAPI 3.1 document of the whole HTTP surface.
 std::string_view openapi_document();
 
-// Session policy defaults (reference: session_policy), used until the settings
-// module stores its own under the meta key "settings.security".
-struct session_policy {
-  std::int64_t timeout_minutes = 30;
-  std::int64_t max_sessions = 5;
-};
-// load_session_policy reads the session policy from the store's settings, falling
-// back to the defaults for absent or malformed values.
-session_policy load_session_policy(const store::read_txn& t);
+// settings_meta_key is the store meta key holding policy::serialize() of the
+// security settings (GET/PATCH /settings/security).
+inline constexpr std::string_view settings_meta_key = "settings.security";
+
+// load_session_policy reads the session policy from the stored security settings;
+// the defaults when none are stored or the record does not parse.
+policy::session_policy load_session_policy(const store::read_txn& t);
 
 }  // namespace tollgate::api

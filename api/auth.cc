@@ -100,24 +100,14 @@ std::expected<token_service::checked, crypto::errc> token_service::check(
   return checked{std::string(c.sub), std::string(c.sid), c.exp};
 }
 
-session_policy load_session_policy(const store::read_txn& t) {
-  session_policy p;
-  auto raw = t.get_meta("settings.security");
-  if (!raw) return p;
-  boost::system::error_code ec;
-  json::value v = json::parse(*raw, ec);
-  if (ec || !v.is_object()) return p;
-  auto* sp = v.as_object().if_contains("session_policy");
-  if (sp == nullptr || !sp->is_object()) return p;
-  auto& o = sp->as_object();
-  if (auto* x = o.if_contains("timeout_minutes"); x && x->is_int64() && x->as_int64() > 0)
-    p.timeout_minutes = x->as_int64();
-  if (auto* x = o.if_contains("max_sessions"); x && x->is_int64() && x->as_int64() > 0)
-    p.max_sessions = x->as_int64();
-  return p;
+policy::session_policy load_session_policy(const store::read_txn& t) {
+  auto raw = t.get_meta(settings_meta_key);
+  if (!raw) return {};
+  auto parsed = policy::parse(*raw);
+  return parsed ? parsed->session : policy::session_policy{};
 }
 
-bool session_live(const store::session& s, const session_policy& policy, store::time_ns now) {
+bool session_live(const store::session& s, const policy::session_policy& policy, store::time_ns now) {
   return s.revoked_at == 0 && now - s.last_activity <= policy.timeout_minutes * ns_per_minute;
 }
 

@@ -131,7 +131,7 @@ store::result<void> write_audit(store::write_txn& t, store::audit_entry e);
 std::optional<http_error> no_body(const services& svc, const engine::request& req);
 
 // session_live says whether `s` may still be used at `now` under `policy`.
-bool session_live(const store::session& s, const session_policy& policy, store::time_ns now);
+bool session_live(const store::session& s, const policy::session_policy& policy, store::time_ns now);
 
 // ---- shared views of records
 

@@ -14,9 +14,6 @@
 
 namespace tollgate::api {
 
-// meta key of the settings record (policy::serialize text).
-inline constexpr std::string_view settings_key = "settings.security";
-
 // load_settings reads the stored settings; absent or unreadable records give the
 // defaults (an unreadable record cannot be produced by the PATCH handler).
 policy::security_settings load_settings(const store::read_txn& t);

@@ -156,7 +156,7 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
       fail = std::move(**checked);
       return {};
     }
-    session_policy policy = load_session_policy(t);
+    auto policy = load_session_policy(t);
     auto existing = t.user_sessions(u->id);
     if (!existing) return std::unexpected(existing.error());
     std::vector<store::session> live;
@@ -243,7 +243,7 @@ void refresh(const services& svc, const engine::request& req, engine::response& 
     if (!u) return {};
     auto secret = t.get_meta("refresh_secret");
     if (!secret) return std::unexpected(secret.error());
-    session_policy policy = load_session_policy(t);
+    auto policy = load_session_policy(t);
     if (rec->spent_at != 0) {
       if (now - rec->spent_at <= grace && session_live(*s, policy, now) &&
           !rec->successor_access_token.empty()) {

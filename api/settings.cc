@@ -4,7 +4,7 @@
 namespace tollgate::api {
 
 policy::security_settings load_settings(const store::read_txn& t) {
-  auto raw = t.get_meta(settings_key);
+  auto raw = t.get_meta(settings_meta_key);
   if (!raw) return {};
   auto s = policy::parse(*raw);
   return s ? *s : policy::security_settings{};
@@ -60,7 +60,7 @@ void patch_settings(const services& svc, const engine::request& req, engine::res
       return {};
     }
     std::string text = policy::serialize(s);
-    if (auto r = t.put_meta(settings_key, text); !r) return r;
+    if (auto r = t.put_meta(settings_meta_key, text); !r) return r;
     boost::system::error_code ec;
     json::value patch = json::parse(req.body, ec);
     json::object details{{"changes", ec ? json::value(nullptr) : patch}};

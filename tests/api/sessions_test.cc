@@ -130,6 +130,19 @@ TEST_F(Sessions, MaxSessionsEvictsTheOldest) {
   for (int i = 1; i < 6; ++i) EXPECT_EQ(me(tokens[i]), 200) << i;
 }
 
+TEST_F(Sessions, SessionPolicyComesFromStoredSettings) {
+  policy::security_settings settings;
+  settings.session.max_sessions = 2;
+  ASSERT_TRUE(srv_.db().write([&](store::write_txn& t) {
+    return t.put_meta(settings_meta_key, policy::serialize(settings));
+  }));
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 3; ++i) tokens.push_back(server::token_of(srv_.login("sam", "sam-pass-1")));
+  EXPECT_EQ(me(tokens[0]), 401);
+  EXPECT_EQ(me(tokens[1]), 200);
+  EXPECT_EQ(me(tokens[2]), 200);
+}
+
 TEST_F(Sessions, IdleTimeoutEndsTheSession) {
   std::string access = server::token_of(srv_.login("sam", "sam-pass-1"));
   srv_.advance(29min);
