@@ -1,6 +1,7 @@
 // tests/api/security_test.cc — issue 5 over real HTTP: settings, lockout, login rate
 // limit, password change/expiry/reset, audit logs, export and hash chain.
 #include <gtest/gtest.h>
+#include <lmdb.h>
 
 #include <ctime>
 #include <fstream>
@@ -453,6 +454,43 @@ TEST(Audit, HashChainVerifies) {
   EXPECT_EQ(plain.status, 401);
 }
 
+
+// Edits one stored audit record behind the store's back (raw LMDB) and checks that
+// /audit/verify names it.
+TEST(Audit, VerifyFindsATamperedEntry) {
+  server srv(1);
+  auto admin = srv.admin_token();
+  for (int i = 0; i < 3; ++i) login(srv, "admin", "wrong");
+  srv.stop();
+  {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 64);
+    mdb_env_set_mapsize(env, std::size_t{1} << 30);
+    ASSERT_EQ(mdb_env_open(env, srv.dir().c_str(), 0, 0600), 0);
+    MDB_txn* t = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &t), 0);
+    MDB_dbi dbi;
+    ASSERT_EQ(mdb_dbi_open(t, "audit", 0, &dbi), 0);
+    unsigned char key[8] = {0, 0, 0, 0, 0, 0, 0, 3};
+    MDB_val k{sizeof key, key}, v;
+    ASSERT_EQ(mdb_get(t, dbi, &k, &v), 0);
+    std::string rec(static_cast<const char*>(v.mv_data), v.mv_size);
+    auto at = rec.find("api-test");
+    ASSERT_NE(at, std::string::npos);
+    rec[at] = 'A';  // the user agent now reads "Api-test"
+    MDB_val nv{rec.size(), rec.data()};
+    ASSERT_EQ(mdb_put(t, dbi, &k, &nv, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+  }
+  srv.start(1, {});
+  auto tok = srv.admin_token();
+  auto v = srv.call("GET", "/api/v1/security/audit/verify", {}, tok);
+  ASSERT_EQ(v.status, 200) << v.body;
+  EXPECT_EQ(v.json().at("valid"), false);
+  EXPECT_EQ(v.json().at("first_bad_log_id"), "log_3");
+}
 
 // ---- 2FA
 
