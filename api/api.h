@@ -18,8 +18,10 @@
 
 #include "crypto/jws.h"
 #include "crypto/password.h"
+#include "authz/rate_limiter.h"
 #include "crypto/signer.h"
 #include "engine/engine.h"
+#include "policy/notifier.h"
 #include "policy/settings.h"
 #include "store/store.h"
 
@@ -83,6 +85,13 @@ struct services {
   const crypto::password::hasher* passwords = nullptr;
   const token_service* tokens = nullptr;
   config cfg;
+  // Rate limits ([rate_limits] login_per_ip, password_reset_per_email), shared by
+  // every shard so they hold across shards. Null: that limit is off.
+  authz::rate_limiter* login_limiter = nullptr;
+  authz::rate_limiter* reset_limiter = nullptr;
+  // Where password reset tokens go (outbox file or webhook). Null: reset requests
+  // answer 503.
+  policy::notify::notifier* notifier = nullptr;
 };
 
 // register_routes adds every management and self-service route (all slow) plus

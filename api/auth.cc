@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "api/internal.h"
+#include "api/security.h"
 
 namespace tollgate::api {
 
@@ -152,6 +153,7 @@ outcome<principal> authenticate(const services& svc, const engine::request& req)
   });
   if (!r) return std::unexpected(from_store(r.error(), "session"));
   if (fail) return std::unexpected(*fail);
+  if (auto refused = api_user_refused(svc, req, p.user, req.path)) return std::unexpected(*refused);
   p.perms = compile_grants(p.grants);
   if (touch) {
     // Activity feeds the idle timeout; once a minute is precise enough and keeps
@@ -199,6 +201,10 @@ json::object user_json(const store::read_txn& t, const store::user& u) {
   o["last_login"] = time_or_null(u.last_login);
   o["email_verified"] = u.email_verified;
   o["two_factor_enabled"] = u.two_factor_enabled;
+  o["api_user"] = u.api_user;
+  json::array ips;
+  for (auto& ip : u.allowed_ips) ips.emplace_back(ip);
+  o["allowed_ips"] = std::move(ips);
   boost::system::error_code ec;
   json::value meta = json::parse(u.metadata_json, ec);
   o["metadata"] = ec || !meta.is_object() ? json::value(json::object{}) : meta;

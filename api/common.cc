@@ -53,6 +53,7 @@ void send_error(engine::response& res, const http_error& e) {
   o["error"] = e.code;
   o["message"] = e.message;
   if (e.locked_until != 0) o["locked_until"] = rfc3339(e.locked_until);
+  for (auto& [k, v] : e.extra) o[k] = v;
   if (e.retry_after > 0) res.add_header("Retry-After", std::to_string(e.retry_after));
   if (e.status == 401) res.add_header("WWW-Authenticate", "Bearer");
   send_json(res, e.status, o);
@@ -72,6 +73,7 @@ std::string_view type_name(jtype t) {
     case jtype::integer: return "must be an integer";
     case jtype::object: return "must be an object";
     case jtype::strings: return "must be an array of strings";
+    case jtype::ip_list: return "must be an array of strings or a comma-separated string";
   }
   return "has the wrong type";
 }
@@ -82,6 +84,9 @@ bool has_type(const json::value& v, jtype t) {
     case jtype::boolean: return v.is_bool();
     case jtype::integer: return v.is_int64() || v.is_uint64();
     case jtype::object: return v.is_object();
+    case jtype::ip_list:
+      if (v.is_string()) return true;
+      [[fallthrough]];
     case jtype::strings: {
       auto* a = v.if_array();
       if (a == nullptr) return false;

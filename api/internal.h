@@ -25,6 +25,7 @@ struct http_error {
   std::string message;
   store::time_ns locked_until = 0;  // 423: added as "locked_until"
   std::int64_t retry_after = 0;     // 429: Retry-After seconds
+  json::object extra{};             // further members of the body (user_id, tokens)
 };
 
 http_error invalid(std::string_view field, std::string_view why);  // 400, names the field
@@ -45,7 +46,8 @@ void send_no_content(engine::response& res);
 
 // ---- request bodies: strict JSON objects
 
-enum class jtype : std::uint8_t { string, boolean, integer, object, strings };
+// ip_list: an array of strings or one comma-separated string (allowed_ips).
+enum class jtype : std::uint8_t { string, boolean, integer, object, strings, ip_list };
 struct field {
   std::string_view name;
   jtype type;

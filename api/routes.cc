@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "api/internal.h"
+#include "api/security.h"
 
 namespace tollgate::api {
 
@@ -22,6 +23,7 @@ constexpr route_spec doc_routes[] = {
 
 void register_routes(engine::route_table& routes, const services& svc) {
   for (auto family : {user_routes(), auth_routes(), role_routes(), self_service_routes(),
+                      settings_routes(), audit_routes(), password_routes(), two_factor_routes(),
                       std::span<const route_spec>(doc_routes)}) {
     for (const route_spec& r : family) {
       routes.add(r.verb, r.pattern, engine::route_kind::slow,

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "api/internal.h"
+#include "api/security.h"
 #include "crypto/base64url.h"
 
 namespace tollgate::api {
@@ -73,27 +74,51 @@ store::result<bool> revoke(store::write_txn& t, const engine::request& req, stor
 
 }  // namespace
 
+store::result<std::size_t> revoke_user_sessions(store::write_txn& t, const engine::request& req,
+                                                std::string_view user_id, std::string_view actor,
+                                                std::string_view reason,
+                                                std::string_view keep_session_id) {
+  auto ss = t.user_sessions(user_id);
+  if (!ss) return std::unexpected(ss.error());
+  std::size_t count = 0;
+  for (auto& s : *ss) {
+    if (s.id == keep_session_id) continue;
+    auto ok = revoke(t, req, s, actor, reason);
+    if (!ok) return std::unexpected(ok.error());
+    count += *ok ? 1 : 0;
+  }
+  return count;
+}
+
 outcome<login_result> do_login(const services& svc, const engine::request& req,
                                const json::object& body) {
   std::string_view username = get_string(body, "username").value_or("");
   std::string_view password = get_string(body, "password").value_or("");
-  for (std::string_view k : {"two_factor_code", "mfa_token"}) {
-    // 2FA lands with the next issue; until then no code can be verified, so a code
-    // is refused rather than silently ignored.
-    if (!get_string(body, k).value_or("").empty())
-      return std::unexpected(invalid(k, "two-factor authentication is not available yet"));
-  }
+  // mfa_token is the /api/auth family's name for the same code.
+  std::string_view code = get_string(body, "two_factor_code").value_or("");
+  if (code.empty()) code = get_string(body, "mfa_token").value_or("");
   if (username.empty()) return std::unexpected(invalid("username", "must not be empty"));
   store::time_ns now = now_of(req);
+  // Every attempt counts, right or wrong, before any work is spent on it.
+  if (auto limited = login_rate_limited(svc, req)) return std::unexpected(*limited);
 
   std::optional<store::user> found;
+  policy::security_settings settings;
   auto r = svc.db->read([&](const store::read_txn& t) -> store::result<void> {
+    settings = load_settings(t);
     if (username.size() <= 64) {
       if (auto u = t.find_user_by_name(username)) found = std::move(*u);
     }
     return {};
   });
   if (!r) return std::unexpected(from_store(r.error(), "user"));
+  // A locked account is answered without spending an Argon2id hash on it.
+  if (found) {
+    if (auto until = policy::lockout::active_lock(lockout_state_of(*found), to_sys(now)))
+      return std::unexpected(http_error{423, "account_locked",
+                                        "account locked after too many failed logins",
+                                        from_sys(*until)});
+  }
   // Same Argon2id work whether or not the user exists or has a password.
   bool ok = found && !found->password_hash.empty()
                 ? svc.passwords->verify(found->password_hash, password)
@@ -101,10 +126,15 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
   if (!ok) {
     std::string uid = found ? found->id : "";
     json::object details{{"username", std::string(username.substr(0, 64))}, {"reason", "bad_credentials"}};
-    (void)svc.db->write([&](store::write_txn& t) -> store::result<void> {
-      return write_audit(t, audit(req, uid, uid, "login_failed", false, details));
+    http_error answer = unauthorized("invalid credentials");
+    auto w = svc.db->write([&](store::write_txn& t) -> store::result<void> {
+      auto a = login_failure(t, req, uid, settings, details);
+      if (!a) return std::unexpected(a.error());
+      answer = std::move(*a);
+      return {};
     });
-    return std::unexpected(unauthorized("invalid credentials"));
+    if (!w) return std::unexpected(from_store(w.error(), "user"));
+    return std::unexpected(answer);
   }
 
   login_result out;
@@ -119,6 +149,12 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
       fail = bad;
       return write_audit(t, audit(req, u->id, u->id, "login_failed", false,
                                   json::object{{"reason", store::to_string(u->status)}}));
+    }
+    auto checked = login_checks(t, req, *u, load_settings(t), code);
+    if (!checked) return std::unexpected(checked.error());
+    if (*checked) {
+      fail = std::move(**checked);
+      return {};
     }
     auto policy = load_session_policy(t);
     auto existing = t.user_sessions(u->id);

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "api/internal.h"
+#include "api/security.h"
 
 namespace tollgate::api {
 
@@ -33,7 +34,7 @@ std::optional<http_error> check_role(const store::read_txn& t, std::string_view 
 constexpr field create_fields[] = {
     {"username", jtype::string, true}, {"email", jtype::string},  {"full_name", jtype::string},
     {"role", jtype::string},           {"groups", jtype::strings}, {"metadata", jtype::object},
-    {"password", jtype::string},
+    {"password", jtype::string},       {"api_user", jtype::boolean}, {"allowed_ips", jtype::ip_list},
 };
 
 }  // namespace
@@ -50,6 +51,7 @@ outcome<store::user> create_user(const services& svc, const engine::request& req
     if (auto e = check_email("email", u.email)) return std::unexpected(*e);
   }
   if (auto e = check_text("full_name", u.full_name, 256)) return std::unexpected(*e);
+  if (auto e = api_user_fields(body, u)) return std::unexpected(*e);
   if (auto* m = body.if_contains("metadata")) {
     u.metadata_json = json::serialize(*m);
     if (u.metadata_json.size() > 8192) return std::unexpected(invalid("metadata", "too large"));
@@ -78,6 +80,7 @@ outcome<store::user> create_user(const services& svc, const engine::request& req
     auto h = svc.passwords->hash(*password);
     if (!h) return std::unexpected(invalid("password", crypto::password::message_of(h.error())));
     u.password_hash = std::move(*h);
+    u.password_changed_at = now_of(req);  // expiry counts from here
     u.status = store::user_status::active;
   } else {
     // TODO(next issue): send an activation token through the notifier.
@@ -226,6 +229,7 @@ void get_user(const services& svc, const engine::request& req, engine::response&
 constexpr field patch_fields[] = {
     {"full_name", jtype::string}, {"email", jtype::string},    {"role", jtype::string},
     {"groups", jtype::strings},   {"metadata", jtype::object}, {"status", jtype::string},
+    {"api_user", jtype::boolean}, {"allowed_ips", jtype::ip_list},
 };
 
 void patch_user(const services& svc, const engine::request& req, engine::response& res) {
@@ -237,7 +241,7 @@ void patch_user(const services& svc, const engine::request& req, engine::respons
   auto body = parse_body(svc, req, patch_fields);
   if (!body) return send_error(res, body.error());
   if (!admin) {
-    for (std::string_view k : {"role", "groups", "status"}) {
+    for (std::string_view k : {"role", "groups", "status", "api_user", "allowed_ips"}) {
       if (body->contains(k)) return send_error(res, forbidden(std::string(k) + " needs users.manage"));
     }
   }
@@ -260,12 +264,16 @@ void patch_user(const services& svc, const engine::request& req, engine::respons
     metadata = json::serialize(*m);
     if (metadata.size() > 8192) return send_error(res, invalid("metadata", "too large"));
   }
+  store::user api_fields;  // checked here, applied in the transaction
+  if (auto e = api_user_fields(*body, api_fields)) return send_error(res, *e);
   store::time_ns now = now_of(req);
   std::optional<http_error> fail;
   json::object out;
   auto w = svc.db->write([&](store::write_txn& t) -> store::result<void> {
     auto u = t.get_user(uid);
     if (!u) return std::unexpected(u.error());
+    if (body->contains("api_user")) u->api_user = api_fields.api_user;
+    if (body->contains("allowed_ips")) u->allowed_ips = api_fields.allowed_ips;
     json::array changed;
     auto old = *u;
     if (full_name) u->full_name = *full_name, changed.emplace_back("full_name");

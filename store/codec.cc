@@ -138,6 +138,13 @@ std::string encode_user(const user& u) {
   o["first_failed_login"] = u.first_failed_login;
   o["email_verified"] = u.email_verified;
   o["two_factor_enabled"] = u.two_factor_enabled;
+  o["password_changed_at"] = u.password_changed_at;
+  o["password_history"] = to_array(u.password_history);
+  o["api_user"] = u.api_user;
+  o["allowed_ips"] = to_array(u.allowed_ips);
+  o["totp_secret"] = u.totp_secret;
+  o["totp_last_step"] = u.totp_last_step;
+  o["backup_codes"] = u.backup_codes;
   record_header h;
   h.state = static_cast<std::uint8_t>(u.status);
   h.a = u.locked_until;
@@ -169,6 +176,13 @@ result<user> decode_user(std::string_view id, std::string_view rec) {
   u.first_failed_login = i64(o, "first_failed_login");
   u.email_verified = boolean(o, "email_verified");
   u.two_factor_enabled = boolean(o, "two_factor_enabled");
+  u.password_changed_at = i64(o, "password_changed_at");
+  u.password_history = strs(o, "password_history");
+  u.api_user = boolean(o, "api_user");
+  u.allowed_ips = strs(o, "allowed_ips");
+  u.totp_secret = str(o, "totp_secret");
+  u.totp_last_step = o.contains("totp_last_step") ? i64(o, "totp_last_step") : -1;
+  u.backup_codes = str(o, "backup_codes");
   return u;
 }
 
@@ -281,6 +295,7 @@ std::string encode_audit(const audit_entry& e) {
   o["user_agent"] = e.user_agent;
   o["success"] = e.success;
   o["details"] = e.details_json;
+  o["hash"] = e.hash;
   record_header h;
   h.a = e.timestamp;
   return with_header(h, {}, o);
@@ -301,6 +316,7 @@ result<audit_entry> decode_audit(std::uint64_t id, std::string_view rec) {
   e.user_agent = str(o, "user_agent");
   e.success = boolean(o, "success");
   e.details_json = str(o, "details");
+  e.hash = str(o, "hash");
   return e;
 }
 
@@ -341,6 +357,30 @@ std::string sha256_raw(std::string_view data) {
   SHA256(reinterpret_cast<const std::uint8_t*>(data.data()), data.size(),
          reinterpret_cast<std::uint8_t*>(out.data()));
   return out;
+}
+
+std::string audit_canonical(const audit_entry& e) {
+  std::string out;
+  auto add = [&out](std::string_view f) {
+    out.append(std::to_string(f.size())).push_back(':');
+    out.append(f);
+  };
+  add(std::to_string(e.id));
+  add(std::to_string(e.timestamp));
+  add(e.user_id);
+  add(e.actor_id);
+  add(e.action);
+  add(e.ip_address);
+  add(e.user_agent);
+  add(e.success ? "1" : "0");
+  add(e.details_json);
+  return out;
+}
+
+std::string audit_chain_hash(std::string_view prev_hash, const audit_entry& e) {
+  std::string in(prev_hash);
+  in.append(audit_canonical(e));
+  return sha256_hex(in);
 }
 
 std::string sha256_hex(std::string_view data) {

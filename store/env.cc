@@ -1,4 +1,5 @@
 // The LMDB environment: open, map growth, transactions, init, migrations, backup.
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
@@ -154,6 +155,28 @@ store::store(std::unique_ptr<env_impl> env) : env_(std::move(env)) {}
 store::~store() = default;
 
 std::size_t store::map_bytes() const { return env_->map_size.load(); }
+
+void store::release_mapped_pages() const {
+  // LMDB does not report where it mapped the file (mdb_env_info's me_mapaddr is
+  // only set with MDB_FIXEDMAP), so find the mapping of data.mdb in /proc/self/maps.
+  // Shared with slow readers, exclusive with map growth, which unmaps and remaps.
+  std::shared_lock lock(env_->slow_mu);
+  std::error_code ec;
+  std::string file = std::filesystem::weakly_canonical(std::filesystem::path(env_->dir) / "data.mdb", ec);
+  if (ec) return;
+  FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return;
+  char line[4352];
+  while (std::fgets(line, sizeof line, maps) != nullptr) {
+    std::string_view l(line);
+    if (!l.ends_with(file + "\n")) continue;
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line, "%lx-%lx", &lo, &hi) != 2 || hi <= lo) continue;
+    // Advisory only: a failure leaves the pages mapped, which is merely more RSS.
+    (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
+  std::fclose(maps);
+}
 
 result<void> store::write(const std::function<result<void>(write_txn&)>& fn) {
   std::lock_guard lock(env_->write_mu);

@@ -77,6 +77,15 @@ struct user {
   time_ns first_failed_login = 0;
   bool email_verified = false;
   bool two_factor_enabled = false;
+  // Security features (issue 5). Records written before these existed decode with
+  // the defaults, so no migration step is needed.
+  time_ns password_changed_at = 0;            // 0: unknown (never expires)
+  std::vector<std::string> password_history;  // PHC strings, newest (current) first
+  bool api_user = false;
+  std::vector<std::string> allowed_ips;  // addresses and CIDR ranges (api users)
+  std::string totp_secret;               // base32; set by 2fa/enable, active once enabled
+  std::int64_t totp_last_step = -1;      // last accepted TOTP step (replay protection)
+  std::string backup_codes;              // crypto::backup_codes::encode record
 };
 
 struct role {
@@ -127,7 +136,16 @@ struct audit_entry {
   std::string user_agent;
   bool success = true;
   std::string details_json = "{}";
+  // hash chains the log: hex SHA-256(previous entry's hash || canonical bytes of
+  // this entry), computed by append_audit. See audit_canonical.
+  std::string hash;
 };
+
+// audit_canonical is the byte string an entry's hash covers (id, timestamp and every
+// field, length-prefixed so no two entries share it).
+std::string audit_canonical(const audit_entry& e);
+// audit_chain_hash is the hash append_audit stores for `e` after `prev_hash`.
+std::string audit_chain_hash(std::string_view prev_hash, const audit_entry& e);
 
 // A permission grant with where it came from ("role:admin", "group:support_team").
 struct grant {
@@ -204,6 +222,9 @@ class read_txn {
   result<api_key_record> get_api_key(std::string_view key_id) const;
   result<std::vector<api_key_record>> user_api_keys(std::string_view user_id) const;
   result<std::string> api_user_allowlist(std::string_view user_id) const;
+  // audit_after returns up to `limit` entries with id > after_id, oldest first (a
+  // cursor for exports and chain checks that read in batches).
+  result<std::vector<audit_entry>> audit_after(std::uint64_t after_id, std::size_t limit) const;
 
   std::uint32_t schema_version() const;
 
@@ -407,6 +428,13 @@ class store {
 
   // map_bytes is the current map size (for metrics).
   std::size_t map_bytes() const;
+
+  // release_mapped_pages drops this process's page mappings of the data file
+  // (madvise MADV_DONTNEED on the read-only shared map: the data stays in the page
+  // cache and is faulted back in on the next access, hot readers included, at the
+  // cost of minor faults). Long scans such as an audit export call it now and then
+  // so the pages they touched do not accumulate in the process's RSS. Slow path.
+  void release_mapped_pages() const;
 
  private:
   explicit store(std::unique_ptr<env_impl> env);

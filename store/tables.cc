@@ -277,6 +277,31 @@ result<std::pair<std::vector<audit_entry>, std::size_t>> read_txn::audit_page(
   return std::pair{std::move(out), total};
 }
 
+result<std::vector<audit_entry>> read_txn::audit_after(std::uint64_t after_id,
+                                                       std::size_t limit) const {
+  MDB_cursor* c = nullptr;
+  if (int rc = mdb_cursor_open(t_->txn, t_->dbi(table::audit), &c); rc != 0)
+    return std::unexpected(errc_of(rc));
+  std::vector<audit_entry> out;
+  std::string start = be64(after_id + 1);
+  MDB_val k{start.size(), start.data()}, v;
+  int rc = after_id == UINT64_MAX ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  errc bad = errc::ok;
+  while (rc == 0 && out.size() < limit) {
+    auto e = decode_audit(from_be64(view(k)), view(v));
+    if (!e) {
+      bad = e.error();
+      break;
+    }
+    out.push_back(std::move(*e));
+    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+  }
+  mdb_cursor_close(c);
+  if (bad != errc::ok) return std::unexpected(bad);
+  if (rc != 0 && rc != MDB_NOTFOUND) return std::unexpected(errc_of(rc));
+  return out;
+}
+
 // ---- writes
 
 namespace {
@@ -472,15 +497,22 @@ result<std::uint64_t> write_txn::append_audit(audit_entry& e) {
   MDB_val k, v;
   int rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
   std::uint64_t id = 1;
+  std::string prev_hash;
   if (rc == 0) {
     id = from_be64(view(k)) + 1;
-    std::string_view rest;
+    auto last = decode_audit(id - 1, view(v));
+    if (!last) {
+      mdb_cursor_close(c);
+      return std::unexpected(last.error());
+    }
     // Clamp so key order is time order even if the wall clock stepped back.
-    if (auto h = decode_header(view(v), rest); h && h->a > e.timestamp) e.timestamp = h->a;
+    if (last->timestamp > e.timestamp) e.timestamp = last->timestamp;
+    prev_hash = std::move(last->hash);
   }
   mdb_cursor_close(c);
   if (rc != 0 && rc != MDB_NOTFOUND) return std::unexpected(errc_of(rc));
   e.id = id;
+  e.hash = audit_chain_hash(prev_hash, e);
   // MDB_APPEND: keys only grow, so LMDB can skip the search and fill pages fully.
   if (auto r = t_->put(table::audit, be64(id), encode_audit(e), MDB_APPEND); !r)
     return std::unexpected(r.error());

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -139,7 +140,11 @@ inline void init_store(const std::string& dir, const crypto::password::hasher& h
 // server runs the api routes on a real engine server with `shards` shards.
 class server {
  public:
-  explicit server(unsigned shards = 2, api::config cfg = {}) : hasher_(test_costs) {
+  // setup may point the services at rate limiters or a notifier (they must outlive
+  // the server) before the routes are registered.
+  explicit server(unsigned shards = 2, api::config cfg = {},
+                  std::function<void(api::services&)> setup = {})
+      : hasher_(test_costs), setup_(std::move(setup)) {
     init_store(dir_.path(), hasher_);
     start(shards, cfg);
   }
@@ -156,6 +161,7 @@ class server {
     svc_.passwords = &hasher_;
     svc_.tokens = tokens_.get();
     svc_.cfg = cfg;
+    if (setup_) setup_(svc_);
     engine::route_table routes;
     api::register_routes(routes, svc_);
     engine::options o;
@@ -211,6 +217,7 @@ class server {
   std::unique_ptr<crypto::trust_store> trust_;
   std::unique_ptr<api::token_service> tokens_;
   api::services svc_;
+  std::function<void(api::services&)> setup_;
   std::unique_ptr<engine::server> srv_;
   std::thread thread_;
   std::atomic<std::int64_t> offset_ns_{0};
