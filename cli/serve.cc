@@ -3,6 +3,7 @@
 #include <memory>
 
 #include <chrono>
+#include <random>
 
 #include "api/api.h"
 #include "api/hot.h"
@@ -10,6 +11,7 @@
 #include "crypto/jws.h"
 #include "crypto/password.h"
 #include "engine/engine.h"
+#include "policy/notifier.h"
 #include "store/store.h"
 
 namespace tollgate::cli {
@@ -102,8 +104,23 @@ int serve(std::span<char* const> args) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   auto tokens = api::token_service::create(**db, trust, *acfg, now_seconds);
   if (!tokens) return fail(exit_runtime, "serve: token keys: " + tokens.error());
+  auto rate_of = [](const config::rate& r) {
+    return authz::make_rate(r.count, r.period, r.burst).value_or(authz::rate::disabled());
+  };
+  // Limits shared by every shard; random seeds so clients cannot aim hash collisions.
+  std::random_device seed;
+  authz::rate_limiter login_limiter(rate_of(s->rate_limits.login_per_ip), 1 << 16,
+                                    (std::uint64_t{seed()} << 32) | seed());
+  authz::rate_limiter reset_limiter(rate_of(s->rate_limits.password_reset_per_email), 1 << 16,
+                                    (std::uint64_t{seed()} << 32) | seed());
+  auto notifier = policy::notify::make_notifier(s->store.data_dir, s->notifier.outbox, s->notifier.webhook_url);
+  if (!notifier)
+    return fail(exit_usage, "serve: notifier: " + std::string(policy::notify::message(notifier.error())));
   const crypto::password::hasher hasher;
-  const api::services svc{db->get(), &hasher, tokens->get(), *acfg};
+  api::services svc{db->get(), &hasher, tokens->get(), *acfg};
+  svc.login_limiter = &login_limiter;
+  svc.reset_limiter = &reset_limiter;
+  svc.notifier = notifier->get();
   engine::route_table routes;
   api::register_routes(routes, svc);
 
@@ -115,9 +132,6 @@ int serve(std::span<char* const> args) {
                        is.refresh.count(), s->tokens.leeway.count()});
   auto loader = api::hot::load_issuers(trust, std::move(issuers));
   if (!loader) return fail(exit_usage, "serve: " + loader.error());
-  auto rate_of = [](const config::rate& r) {
-    return authz::make_rate(r.count, r.period, r.burst).value_or(authz::rate::disabled());
-  };
   api::hot::hot_config hc;
   hc.max_token_bytes = s->auth.max_token_bytes;
   hc.trusted_proxies = s->server.trusted_proxies;

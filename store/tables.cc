@@ -376,6 +376,17 @@ result<void> write_txn::put_user(const user& u) {
     if (auto r = t_->put(table::members, member_key(g, u.id), {}); !r) return r;
   }
   if (auto r = t_->put(table::users, u.id, encode_user(u)); !r) return r;
+  // The hot path reads an API user's ranges from their own small record; keep it in
+  // step with the user record in the same transaction.
+  std::optional<std::string> ranges;
+  if (u.api_user) {
+    ranges.emplace();
+    for (const auto& ip : u.allowed_ips) {
+      if (!ranges->empty()) ranges->push_back(',');
+      ranges->append(ip);
+    }
+  }
+  if (auto r = set_api_user(u.id, ranges); !r) return r;
   return recompute_perms(*t_, *this, u);
 }
 
@@ -396,6 +407,7 @@ result<void> write_txn::delete_user(std::string_view id) {
     if (auto r = t_->del(table::users_by_email, lower_ascii(u->email)); !r) return r;
   }
   if (auto r = t_->del(table::perms, id); !r) return r;
+  if (auto r = set_api_user(id, std::nullopt); !r) return r;
   return t_->del(table::users, id);
 }
 

@@ -113,5 +113,33 @@ TEST_F(HotMgmt, LoginTokenVerifiesAndRevocationsHoldEverywhere) {
   EXPECT_EQ(verify_all(key, 401), 8);
 }
 
+// Regression: API users made through the management API were not enforced on the hot
+// path, which read the ranges from a record only tests wrote.
+TEST_F(HotMgmt, ApiUserRangesSetThroughTheApiHoldOnVerify) {
+  const std::string admin = login("admin", admin_password);
+  ASSERT_FALSE(admin.empty());
+  auto made = http(port(), "POST", "/api/v1/security/users",
+                   R"({"username":"robot","email":"robot@example.com","password":"Robot-Password-1",)"
+                   R"("api_user":true,"allowed_ips":["10.0.0.0/8"]})",
+                   admin);
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string robot_id(made.json().at("user_id").as_string());
+  auto r = http(port(), "POST", "/api/v1/security/users/" + robot_id + "/api-keys", R"({"name":"ci"})", admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string key(r.json().at("api_key").as_string());
+
+  // The test connects from 127.0.0.1, outside 10.0.0.0/8.
+  EXPECT_EQ(verify_all(key, 403), 8);
+  r = http(port(), "PATCH", "/api/v1/security/users/" + robot_id, R"({"allowed_ips":"10.0.0.0/8, 127.0.0.1"})", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(verify_all(key, 200), 8);
+  r = http(port(), "PATCH", "/api/v1/security/users/" + robot_id, R"({"api_user":false})", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(verify_all(key, 200), 8);
+  r = http(port(), "PATCH", "/api/v1/security/users/" + robot_id, R"({"api_user":true,"allowed_ips":[]})", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(verify_all(key, 403), 8);
+}
+
 }  // namespace
 }  // namespace tollgate::api::testing
