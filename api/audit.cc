@@ -74,26 +74,14 @@ json::object entry_json(const store::audit_entry& e) {
 constexpr std::string_view log_params[] = {"user_id", "action", "start_date", "end_date",
                                            "page", "limit"};
 
-outcome<std::size_t> positive(const query_map& q, std::string_view name, std::size_t dflt,
-                              std::size_t max) {
-  auto it = q.find(name);
-  if (it == q.end()) return dflt;
-  std::size_t v = 0;
-  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc{} || ptr != it->second.data() + it->second.size() || v == 0)
-    return std::unexpected(invalid(name, "must be a positive integer"));
-  if (v > max) return std::unexpected(invalid(name, "must be at most " + std::to_string(max)));
-  return v;
-}
-
 void list_logs(const services& svc, const engine::request& req, engine::response& res) {
   auto p = require_permission(svc, req, "system.configure");
   if (!p) return send_error(res, p.error());
   auto q = parse_query(req.query, log_params);
   if (!q) return send_error(res, q.error());
-  auto page = positive(*q, "page", 1, 1'000'000);
+  auto page = positive_param(*q, "page", 1, 1'000'000);
   if (!page) return send_error(res, page.error());
-  auto limit = positive(*q, "limit", 20, 100);
+  auto limit = positive_param(*q, "limit", 20, 100);
   if (!limit) return send_error(res, limit.error());
   selection sel;
   if (auto it = q->find("user_id"); it != q->end()) sel.user_id = it->second;

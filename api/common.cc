@@ -2,6 +2,7 @@
 #include <openssl/rand.h>
 
 #include <boost/url/parse_query.hpp>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -183,6 +184,18 @@ outcome<query_map> parse_query(std::string_view query, std::span<const std::stri
     out.emplace(std::move(key), p.has_value ? p.value.decode() : std::string());
   }
   return out;
+}
+
+outcome<std::size_t> positive_param(const query_map& q, std::string_view name, std::size_t dflt,
+                                    std::size_t max) {
+  auto it = q.find(name);
+  if (it == q.end()) return dflt;
+  std::size_t v = 0;
+  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc{} || ptr != it->second.data() + it->second.size() || v == 0)
+    return std::unexpected(invalid(name, "must be a positive integer"));
+  if (v > max) return std::unexpected(invalid(name, "must be at most " + std::to_string(max)));
+  return v;
 }
 
 std::string rfc3339(store::time_ns t) {

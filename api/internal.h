@@ -71,6 +71,10 @@ std::optional<std::vector<std::string>> get_strings(const json::object& o, std::
 using query_map = std::map<std::string, std::string, std::less<>>;
 // parse_query decodes `query`; a name not in `allowed` or given twice is 400.
 outcome<query_map> parse_query(std::string_view query, std::span<const std::string_view> allowed);
+// positive_param reads the positive integer parameter `name` (default `dflt` when
+// absent); 0, non-digits or more than `max` are 400 naming the parameter.
+outcome<std::size_t> positive_param(const query_map& q, std::string_view name, std::size_t dflt,
+                                    std::size_t max);
 
 // ---- values
 

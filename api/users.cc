@@ -137,18 +137,6 @@ void post_user(const services& svc, const engine::request& req, engine::response
 
 constexpr std::string_view list_params[] = {"page", "limit", "role", "group", "status", "search"};
 
-outcome<std::size_t> positive(const query_map& q, std::string_view name, std::size_t dflt,
-                              std::size_t max) {
-  auto it = q.find(name);
-  if (it == q.end()) return dflt;
-  std::size_t v = 0;
-  auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc{} || ptr != it->second.data() + it->second.size() || v == 0)
-    return std::unexpected(invalid(name, "must be a positive integer"));
-  if (v > max) return std::unexpected(invalid(name, "must be at most " + std::to_string(max)));
-  return v;
-}
-
 bool contains_ci(std::string_view hay, std::string_view needle) {
   auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
   return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
@@ -161,9 +149,9 @@ void list_users(const services& svc, const engine::request& req, engine::respons
   if (!p->has("users.manage")) return send_error(res, forbidden());
   auto q = parse_query(req.query, list_params);
   if (!q) return send_error(res, q.error());
-  auto page = positive(*q, "page", 1, 1'000'000);
+  auto page = positive_param(*q, "page", 1, 1'000'000);
   if (!page) return send_error(res, page.error());
-  auto limit = positive(*q, "limit", 20, 100);
+  auto limit = positive_param(*q, "limit", 20, 100);
   if (!limit) return send_error(res, limit.error());
   std::optional<store::user_status> status;
   if (auto it = q->find("status"); it != q->end()) {
