@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "crypto/jws.h"
 #include "crypto/password.h"
+#include "tests/temp_dir.h"
 #include "engine/engine.h"
 #include "store/store.h"
 
@@ -108,22 +109,7 @@ inline reply http(std::uint16_t port, std::string_view method, std::string_view 
   return r;
 }
 
-// temp_dir makes a fresh directory and removes it when destroyed.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tollgate-api-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using tollgate::testing::temp_dir;
 
 // init_store creates a store with admin "admin" / admin_password.
 inline void init_store(const std::string& dir, const crypto::password::hasher& h) {

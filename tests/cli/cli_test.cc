@@ -19,27 +19,13 @@
 
 #include "crypto/password.h"
 #include "store/store.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
 std::string tollgate_bin;  // argv[1]: the binary under test
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string t = (std::filesystem::temp_directory_path() / "tollgate-cli-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using tollgate::testing::temp_dir;
 
 void write_file(const std::string& path, std::string_view content) {
   std::ofstream(path, std::ios::binary) << content;

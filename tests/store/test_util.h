@@ -6,25 +6,11 @@
 #include <string>
 
 #include "store/store.h"
+#include "tests/temp_dir.h"
 
 namespace tollgate::store::testing {
 
-// temp_dir makes a fresh directory and removes it when destroyed.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tollgate-store-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using tollgate::testing::temp_dir;
 
 inline init_params admin_params() {
   init_params p;
