@@ -21,6 +21,7 @@
 #include "authz/rate_limiter.h"
 #include "crypto/signer.h"
 #include "engine/engine.h"
+#include "authz/cidr.h"
 #include "policy/notifier.h"
 #include "policy/settings.h"
 #include "store/store.h"
@@ -92,6 +93,9 @@ struct services {
   // Where password reset tokens go (outbox file or webhook). Null: reset requests
   // answer 503.
   policy::notify::notifier* notifier = nullptr;
+  // server.trusted_proxies: peers whose X-Forwarded-For names the client (audit IP,
+  // login rate limit, API users' allowed_ips). Empty: the TCP peer is the client.
+  authz::ip_allowlist trusted_proxies;
 };
 
 // register_routes adds every management and self-service route (all slow) plus

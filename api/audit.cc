@@ -197,7 +197,7 @@ void export_logs(const services& svc, const engine::request& req, engine::respon
   auto sel = export_selection(*body);
   if (!sel) return send_error(res, sel.error());
   auto w = svc.db->write([&](store::write_txn& t) -> store::result<void> {
-    return write_audit(t, audit(req, p->user.id, "", "data_access", true,
+    return write_audit(t, audit(svc, req, p->user.id, "", "data_access", true,
                                 json::object{{"export", "audit_logs"}, {"format", format}}));
   });
   if (!w) return send_error(res, from_store(w.error(), "audit log"));

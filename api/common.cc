@@ -231,11 +231,14 @@ std::string random_token(std::string_view prefix, std::size_t bytes) {
   return out;
 }
 
-std::string client_ip(const engine::request& req) {
-  // TODO(integration): the trusted-proxy X-Forwarded-For rule of DESIGN.md needs
-  // server.trusted_proxies; until the engine hands handlers the client address this
-  // is the TCP peer.
-  return req.peer.to_string();
+std::expected<engine::ip_address, authz::cidr_errc> client_of(const services& svc,
+                                                              const engine::request& req) {
+  return authz::client_address(req.peer, req.header_value("X-Forwarded-For"), svc.trusted_proxies);
+}
+
+std::string client_ip(const services& svc, const engine::request& req) {
+  auto client = client_of(svc, req);
+  return (client ? *client : req.peer).to_string();
 }
 
 std::optional<http_error> check_text(std::string_view field_name, std::string_view v,
@@ -282,16 +285,23 @@ std::optional<http_error> check_permissions(std::string_view field_name,
   return std::nullopt;
 }
 
-store::audit_entry audit(const engine::request& req, std::string_view actor_id,
+store::audit_entry audit(const services& svc, const engine::request& req, std::string_view actor_id,
                          std::string_view user_id, std::string_view action, bool success,
                          const json::object& details) {
+  return audit_from(client_ip(svc, req), req, actor_id, user_id, action, success, details);
+}
+
+store::audit_entry audit_from(std::string client_ip, const engine::request& req,
+                              std::string_view actor_id, std::string_view user_id,
+                              std::string_view action, bool success,
+                              const json::object& details) {
   store::audit_entry e;
   e.timestamp = now_of(req);
   e.actor_id = actor_id;
   e.user_id = user_id;
   e.action = action;
   e.success = success;
-  e.ip_address = client_ip(req);
+  e.ip_address = std::move(client_ip);
   e.user_agent = std::string(req.header_value("User-Agent").substr(0, 512));
   e.details_json = json::serialize(details);
   return e;

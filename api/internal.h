@@ -89,7 +89,13 @@ std::string new_id(std::string_view prefix);
 // random_token returns prefix + base64url of `bytes` random bytes.
 std::string random_token(std::string_view prefix, std::size_t bytes);
 
-std::string client_ip(const engine::request& req);
+// client_ip is the client's address as text: DESIGN.md's trusted-proxy rule
+// (authz::client_address) over svc.trusted_proxies, or the TCP peer when a trusted
+// proxy sent an unreadable X-Forwarded-For (for audit and rate limiting; allowlist
+// checks use client_of and refuse such requests).
+std::string client_ip(const services& svc, const engine::request& req);
+std::expected<engine::ip_address, authz::cidr_errc> client_of(const services& svc,
+                                                              const engine::request& req);
 
 // Validation of names the API accepts.
 std::optional<http_error> check_username(std::string_view field_name, std::string_view v);
@@ -124,9 +130,15 @@ std::optional<http_error> require_self_or(const principal& p, std::string_view u
                                           std::string_view permission);
 
 // audit builds an entry stamped with the request's time, address and user agent.
-store::audit_entry audit(const engine::request& req, std::string_view actor_id,
+store::audit_entry audit(const services& svc, const engine::request& req, std::string_view actor_id,
                          std::string_view user_id, std::string_view action, bool success,
                          const json::object& details = {});
+// audit_from is audit() for callers that resolved the client address themselves
+// (the API-key routes, which have the hot path's trusted-proxy rule at hand).
+store::audit_entry audit_from(std::string client_ip, const engine::request& req,
+                              std::string_view actor_id, std::string_view user_id,
+                              std::string_view action, bool success,
+                              const json::object& details = {});
 
 // write_audit appends `e` inside the caller's transaction.
 store::result<void> write_audit(store::write_txn& t, store::audit_entry e);

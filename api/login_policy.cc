@@ -8,7 +8,7 @@ namespace tollgate::api {
 
 std::optional<http_error> login_rate_limited(const services& svc, const engine::request& req) {
   if (svc.login_limiter == nullptr) return std::nullopt;
-  auto d = svc.login_limiter->allow(client_ip(req), req.now);
+  auto d = svc.login_limiter->allow(client_ip(svc, req), req.now);
   if (d.allowed) return std::nullopt;
   http_error e{429, "rate_limited", "too many login attempts; retry later"};
   e.retry_after = static_cast<std::int64_t>(std::max<std::uint64_t>(1, authz::ceil_seconds(d.retry_after)));
@@ -44,7 +44,7 @@ void put_lockout(store::user& u, const policy::lockout::state& s, store::time_ns
 
 }  // namespace
 
-store::result<http_error> login_failure(store::write_txn& t, const engine::request& req,
+store::result<http_error> login_failure(const services& svc, store::write_txn& t, const engine::request& req,
                                         std::string_view user_id,
                                         const policy::security_settings& s,
                                         json::object details) {
@@ -59,7 +59,7 @@ store::result<http_error> login_failure(store::write_txn& t, const engine::reque
     put_lockout(*u, d.next, now);
     if (auto r = t.put_user(*u); !r) return std::unexpected(r.error());
     if (d.newly_locked) {
-      auto r = write_audit(t, audit(req, "", u->id, "account_locked", true,
+      auto r = write_audit(t, audit(svc, req, "", u->id, "account_locked", true,
                                     json::object{{"failed_attempts", d.next.failed_count},
                                                  {"locked_until", rfc3339(u->locked_until)}}));
       if (!r) return std::unexpected(r.error());
@@ -71,15 +71,15 @@ store::result<http_error> login_failure(store::write_txn& t, const engine::reque
     }
   }
   std::string uid = u ? u->id : "";
-  if (auto r = write_audit(t, audit(req, uid, uid, "login_failed", false, details)); !r)
+  if (auto r = write_audit(t, audit(svc, req, uid, uid, "login_failed", false, details)); !r)
     return std::unexpected(r.error());
   return answer;
 }
 
-bool ip_allowed(const store::user& u, const engine::request& req) {
+bool ip_allowed(const services& svc, const store::user& u, const engine::request& req) {
   auto list = authz::ip_allowlist::from_strings(std::span<const std::string>(u.allowed_ips));
   if (!list) return false;
-  auto ip = authz::parse_ip(client_ip(req));
+  auto ip = client_of(svc, req);
   return ip && list->contains(*ip);
 }
 
@@ -106,15 +106,15 @@ std::optional<http_error> api_user_fields(const json::object& body, store::user&
 
 std::optional<http_error> api_user_refused(const services& svc, const engine::request& req,
                                            const store::user& u, std::string_view route) {
-  if (!u.api_user || ip_allowed(u, req)) return std::nullopt;
+  if (!u.api_user || ip_allowed(svc, u, req)) return std::nullopt;
   // Audited each time on management routes (DESIGN.md): these calls are slow anyway.
   (void)svc.db->write([&](store::write_txn& t) -> store::result<void> {
-    return write_audit(t, audit(req, u.id, u.id, "ip_denied", false, json::object{{"route", route}}));
+    return write_audit(t, audit(svc, req, u.id, u.id, "ip_denied", false, json::object{{"route", route}}));
   });
   return http_error{403, "ip_denied", "this API user may not call from this address"};
 }
 
-store::result<std::optional<http_error>> login_checks(store::write_txn& t,
+store::result<std::optional<http_error>> login_checks(const services& svc, store::write_txn& t,
                                                       const engine::request& req,
                                                       store::user& u,
                                                       const policy::security_settings& s,
@@ -125,13 +125,13 @@ store::result<std::optional<http_error>> login_checks(store::write_txn& t,
     return http_error{423, "account_locked", "account locked after too many failed logins",
                       from_sys(*d.locked_until)};
   }
-  if (u.api_user && !ip_allowed(u, req)) {
-    auto r = write_audit(t, audit(req, u.id, u.id, "ip_denied", false,
+  if (u.api_user && !ip_allowed(svc, u, req)) {
+    auto r = write_audit(t, audit(svc, req, u.id, u.id, "ip_denied", false,
                                   json::object{{"route", "login"}}));
     if (!r) return std::unexpected(r.error());
     return http_error{403, "ip_denied", "this API user may not log in from this address"};
   }
-  auto second = second_factor(t, req, u, two_factor_code, s);
+  auto second = second_factor(svc, t, req, u, two_factor_code, s);
   if (!second || *second) return second;
   // password_changed_at 0: a record from before expiry was tracked; it starts
   // counting at the next change instead of locking every such user out at once.

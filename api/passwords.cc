@@ -51,6 +51,33 @@ outcome<store::user> set_password(const services& svc, const engine::request& re
   return u;
 }
 
+store::result<std::string> issue_reset_token(store::write_txn& t, std::string_view user_id,
+                                            store::time_ns expires_at) {
+  std::string token = random_token("prt_", 32);
+  json::object rec{{"user_id", user_id}, {"expires_at", expires_at}, {"used", false}};
+  std::string key(reset_prefix);
+  key.append(store::sha256_hex(token));
+  if (auto r = t.put_meta(key, json::serialize(rec)); !r) return std::unexpected(r.error());
+  return token;
+}
+
+bool send_token_notice(const services& svc, std::string_view kind, const store::user& u,
+                       std::string_view token, store::time_ns now) {
+  if (svc.notifier == nullptr) {
+    std::fprintf(stderr, "tollgate: no notifier configured; %.*s notice not sent\n",
+                 static_cast<int>(kind.size()), kind.data());
+    return false;
+  }
+  auto sent = svc.notifier->send({std::string(kind), u.email, u.id, std::string(token),
+                                  std::chrono::sys_seconds{std::chrono::seconds{seconds_of(now)}}});
+  if (sent) return true;
+  // The operator learns the cause; the token itself never reaches a log.
+  auto m = policy::notify::message(sent.error());
+  std::fprintf(stderr, "tollgate: %.*s notice not delivered: %.*s\n",
+               static_cast<int>(kind.size()), kind.data(), static_cast<int>(m.size()), m.data());
+  return false;
+}
+
 namespace {
 
 constexpr field change_fields[] = {
@@ -109,8 +136,8 @@ void change_password(const services& svc, const engine::request& req, engine::re
       auto w = svc.db->write([&](store::write_txn& t) -> store::result<void> {
         json::object details{{"reason", "bad_current_password"}, {"route", "password_change"}};
         if (!by_password)
-          return write_audit(t, audit(req, actor, uid, "password_change", false, details));
-        auto a = login_failure(t, req, u ? uid : "", s, details);
+          return write_audit(t, audit(svc, req, actor, uid, "password_change", false, details));
+        auto a = login_failure(svc, t, req, u ? uid : "", s, details);
         if (!a) return std::unexpected(a.error());
         if (a->status == 423) answer = std::move(*a);
         return {};
@@ -142,10 +169,10 @@ void change_password(const services& svc, const engine::request& req, engine::re
     now_u->password_changed_at = changed->password_changed_at;
     now_u->updated_at = changed->updated_at;
     if (auto ok = t.put_user(*now_u); !ok) return ok;
-    auto n = revoke_user_sessions(t, req, uid, actor, "password_change", keep_session);
+    auto n = revoke_user_sessions(svc, t, req, uid, actor, "password_change", keep_session);
     if (!n) return std::unexpected(n.error());
     revoked = *n;
-    return write_audit(t, audit(req, actor, uid, "password_change", true,
+    return write_audit(t, audit(svc, req, actor, uid, "password_change", true,
                                 json::object{{"by_admin", !need_current},
                                              {"sessions_revoked", revoked}}));
   });
@@ -189,26 +216,16 @@ void reset_request(const services& svc, const engine::request& req, engine::resp
     auto found = t.find_user_by_email(email);
     if (found && found->status != store::user_status::deactivated) u = std::move(*found);
     if (u) {
-      token = random_token("prt_", 32);
-      json::object rec{{"user_id", u->id}, {"expires_at", now + reset_ttl}, {"used", false}};
-      std::string key(reset_prefix);
-      key.append(store::sha256_hex(token));
-      if (auto r = t.put_meta(key, json::serialize(rec)); !r) return r;
+      auto issued = issue_reset_token(t, u->id, now + reset_ttl);
+      if (!issued) return std::unexpected(issued.error());
+      token = std::move(*issued);
     }
-    return write_audit(t, audit(req, u ? u->id : "", u ? u->id : "", "password_reset_request",
+    return write_audit(t, audit(svc, req, u ? u->id : "", u ? u->id : "", "password_reset_request",
                                 true, json::object{{"known", u.has_value()}}));
   });
   if (!w) return send_error(res, from_store(w.error(), "user"));
-  if (u) {
-    auto sent = svc.notifier->send({"password_reset", u->email, u->id, token,
-                                    std::chrono::sys_seconds{std::chrono::seconds{seconds_of(now)}}});
-    if (!sent) {
-      // Reported to the operator only: the answer must not depend on the email.
-      auto m = policy::notify::message(sent.error());
-      std::fprintf(stderr, "tollgate: password reset notice not delivered: %.*s\n",
-                   static_cast<int>(m.size()), m.data());
-    }
-  }
+  // Reported to the operator only: the answer must not depend on the email.
+  if (u) (void)send_token_notice(svc, "password_reset", *u, token, now);
   send_json(res, 202, json::object{{"message",
                                     "if the email belongs to an account, a reset link was sent"}});
 }
@@ -287,10 +304,10 @@ void reset(const services& svc, const engine::request& req, engine::response& re
       now_u->locked_until = 0;
     }
     if (auto ok = t.put_user(*now_u); !ok) return ok;
-    auto n = revoke_user_sessions(t, req, u->id, u->id, "password_reset", "");
+    auto n = revoke_user_sessions(svc, t, req, u->id, u->id, "password_reset", "");
     if (!n) return std::unexpected(n.error());
     revoked = *n;
-    return write_audit(t, audit(req, u->id, u->id, "password_reset", true,
+    return write_audit(t, audit(svc, req, u->id, u->id, "password_reset", true,
                                 json::object{{"sessions_revoked", revoked}}));
   });
   if (fail) return send_error(res, *fail);

@@ -77,7 +77,7 @@ void post_role(const services& svc, const engine::request& req, engine::response
   auto w = svc.db->write([&](store::write_txn& t) -> store::result<void> {
     if (t.get_role(r.id)) return std::unexpected(store::errc::conflict);
     if (auto ok = t.put_role(r); !ok) return ok;
-    return write_audit(t, audit(req, p->user.id, "", "role_create", true,
+    return write_audit(t, audit(svc, req, p->user.id, "", "role_create", true,
                                 json::object{{"role_id", r.id}, {"permissions", strings_json(r.permissions)}}));
   });
   if (!w) return send_error(res, from_store(w.error(), "role"));
@@ -114,7 +114,7 @@ void patch_role(const services& svc, const engine::request& req, engine::respons
     if (perms) r->permissions = *perms;
     if (auto ok = t.put_role(*r); !ok) return ok;
     out = *r;
-    return write_audit(t, audit(req, p->user.id, "", "role_update", true,
+    return write_audit(t, audit(svc, req, p->user.id, "", "role_update", true,
                                 json::object{{"role_id", id}, {"permissions", strings_json(r->permissions)}}));
   });
   if (fail) return send_error(res, *fail);
@@ -138,7 +138,7 @@ void delete_role(const services& svc, const engine::request& req, engine::respon
       if (ok.error() == store::errc::conflict) fail = conflict("role is assigned to users");
       return ok;
     }
-    return write_audit(t, audit(req, p->user.id, "", "role_delete", true, json::object{{"role_id", id}}));
+    return write_audit(t, audit(svc, req, p->user.id, "", "role_delete", true, json::object{{"role_id", id}}));
   });
   if (fail) return send_error(res, *fail);
   if (!w) return send_error(res, from_store(w.error(), "role"));
@@ -166,7 +166,7 @@ void assign_role(const services& svc, const engine::request& req, engine::respon
     u->role = role;
     u->updated_at = now_of(req);
     if (auto ok = t.put_user(*u); !ok) return ok;
-    return write_audit(t, audit(req, p->user.id, uid, "role_assign", true,
+    return write_audit(t, audit(svc, req, p->user.id, uid, "role_assign", true,
                                 json::object{{"from", old}, {"to", role}}));
   });
   if (fail) return send_error(res, *fail);
@@ -219,7 +219,7 @@ void post_group(const services& svc, const engine::request& req, engine::respons
   if (auto e = check_permissions("permissions", g.permissions)) return send_error(res, *e);
   auto w = svc.db->write([&](store::write_txn& t) -> store::result<void> {
     if (auto ok = t.put_group(g); !ok) return ok;
-    return write_audit(t, audit(req, p->user.id, "", "group_create", true,
+    return write_audit(t, audit(svc, req, p->user.id, "", "group_create", true,
                                 json::object{{"group_id", g.id}, {"name", g.name}}));
   });
   if (!w) {
@@ -279,7 +279,7 @@ void add_member(const services& svc, const engine::request& req, engine::respons
       return std::unexpected(store::errc::not_found);
     }
     if (auto ok = t.add_member(gid, uid); !ok) return ok;
-    return write_audit(t, audit(req, p->user.id, uid, "group_member_add", true,
+    return write_audit(t, audit(svc, req, p->user.id, uid, "group_member_add", true,
                                 json::object{{"group_id", gid}}));
   });
   if (fail) return send_error(res, *fail);
@@ -298,7 +298,7 @@ void remove_member(const services& svc, const engine::request& req, engine::resp
     if (!u) return std::unexpected(u.error());
     if (std::find(u->groups.begin(), u->groups.end(), gid) == u->groups.end()) return {};
     if (auto ok = t.remove_member(gid, uid); !ok) return ok;
-    return write_audit(t, audit(req, p->user.id, uid, "group_member_remove", true,
+    return write_audit(t, audit(svc, req, p->user.id, uid, "group_member_remove", true,
                                 json::object{{"group_id", gid}}));
   });
   if (!w) return send_error(res, from_store(w.error(), "group or member"));

@@ -43,7 +43,7 @@ policy::lockout::state lockout_state_of(const store::user& u);
 // concurrent failures serialise on the writer lock), audits login_failed (and
 // account_locked when this failure set the lock) and returns the answer: 401, or 423
 // with locked_until.
-store::result<http_error> login_failure(store::write_txn& t, const engine::request& req,
+store::result<http_error> login_failure(const services& svc, store::write_txn& t, const engine::request& req,
                                         std::string_view user_id,
                                         const policy::security_settings& s,
                                         json::object details);
@@ -53,7 +53,7 @@ store::result<http_error> login_failure(store::write_txn& t, const engine::reque
 // hash was computed), the API user's address allowlist (403, audited ip_denied) and
 // password expiry (403 password_change_required). Resets the failure count in `u`
 // on success; the caller writes `u`.
-store::result<std::optional<http_error>> login_checks(store::write_txn& t,
+store::result<std::optional<http_error>> login_checks(const services& svc, store::write_txn& t,
                                                       const engine::request& req,
                                                       store::user& u,
                                                       const policy::security_settings& s,
@@ -65,18 +65,18 @@ store::result<std::optional<http_error>> login_checks(store::write_txn& t,
 // their 2fa enable/verify); enrolled users must give a TOTP code (each step once) or
 // a backup code (once, audited backup_code_used). A wrong code counts as a failed
 // login. Updates `u` (last step, remaining backup codes) for the caller to write.
-store::result<std::optional<http_error>> second_factor(store::write_txn& t,
+store::result<std::optional<http_error>> second_factor(const services& svc, store::write_txn& t,
                                                        const engine::request& req,
                                                        store::user& u, std::string_view code,
                                                        const policy::security_settings& s);
 
 // ip_allowed says whether the request's client address is in the API user's
 // allowed_ips (an empty or unreadable list allows nothing).
-bool ip_allowed(const store::user& u, const engine::request& req);
+bool ip_allowed(const services& svc, const store::user& u, const engine::request& req);
 
 // revoke_user_sessions revokes every live session of `user_id` but
 // `keep_session_id` (empty: all), each with its session_revoke audit entry.
-store::result<std::size_t> revoke_user_sessions(store::write_txn& t, const engine::request& req,
+store::result<std::size_t> revoke_user_sessions(const services& svc, store::write_txn& t, const engine::request& req,
                                                 std::string_view user_id, std::string_view actor,
                                                 std::string_view reason,
                                                 std::string_view keep_session_id);
@@ -87,6 +87,18 @@ store::result<std::size_t> revoke_user_sessions(store::write_txn& t, const engin
 outcome<store::user> set_password(const services& svc, const engine::request& req,
                                   store::user u, std::string_view new_password,
                                   std::string_view field, const policy::security_settings& s);
+
+// issue_reset_token stores a single-use token for `user_id` (hashed, in the meta
+// table) that POST /auth/password/reset accepts until `expires_at`; it sets the
+// password and activates a pending user. Returns the token, to be sent, never logged.
+store::result<std::string> issue_reset_token(store::write_txn& t, std::string_view user_id,
+                                            store::time_ns expires_at);
+
+// send_token_notice hands `token` to the notifier as a notice of `kind` for `u`.
+// Delivery failures are reported on stderr without the token; returns whether the
+// notice was delivered. Blocks (fsync or network).
+bool send_token_notice(const services& svc, std::string_view kind, const store::user& u,
+                       std::string_view token, store::time_ns now);
 
 // api_user_fields reads `api_user` and `allowed_ips` (an array or a comma-separated
 // string of addresses and CIDR ranges; 400 naming allowed_ips[i]) of a POST/PATCH

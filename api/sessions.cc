@@ -60,13 +60,13 @@ std::optional<http_error> status_error(const store::user& u, store::time_ns now)
 }
 
 // revoke marks a session revoked (if live) with its audit entry.
-store::result<bool> revoke(store::write_txn& t, const engine::request& req, store::session& s,
+store::result<bool> revoke(const services& svc, store::write_txn& t, const engine::request& req, store::session& s,
                            std::string_view actor, std::string_view reason) {
   if (s.revoked_at != 0) return false;
   s.revoked_at = now_of(req);
   s.revoke_reason = reason;
   if (auto r = t.put_session(s); !r) return std::unexpected(r.error());
-  auto e = audit(req, actor, s.user_id, "session_revoke", true,
+  auto e = audit(svc, req, actor, s.user_id, "session_revoke", true,
                  json::object{{"session_id", s.id}, {"reason", reason}});
   if (auto r = t.append_audit(e); !r) return std::unexpected(r.error());
   return true;
@@ -74,7 +74,7 @@ store::result<bool> revoke(store::write_txn& t, const engine::request& req, stor
 
 }  // namespace
 
-store::result<std::size_t> revoke_user_sessions(store::write_txn& t, const engine::request& req,
+store::result<std::size_t> revoke_user_sessions(const services& svc, store::write_txn& t, const engine::request& req,
                                                 std::string_view user_id, std::string_view actor,
                                                 std::string_view reason,
                                                 std::string_view keep_session_id) {
@@ -83,7 +83,7 @@ store::result<std::size_t> revoke_user_sessions(store::write_txn& t, const engin
   std::size_t count = 0;
   for (auto& s : *ss) {
     if (s.id == keep_session_id) continue;
-    auto ok = revoke(t, req, s, actor, reason);
+    auto ok = revoke(svc, t, req, s, actor, reason);
     if (!ok) return std::unexpected(ok.error());
     count += *ok ? 1 : 0;
   }
@@ -128,7 +128,7 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
     json::object details{{"username", std::string(username.substr(0, 64))}, {"reason", "bad_credentials"}};
     http_error answer = unauthorized("invalid credentials");
     auto w = svc.db->write([&](store::write_txn& t) -> store::result<void> {
-      auto a = login_failure(t, req, uid, settings, details);
+      auto a = login_failure(svc, t, req, uid, settings, details);
       if (!a) return std::unexpected(a.error());
       answer = std::move(*a);
       return {};
@@ -147,10 +147,10 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
     }
     if (auto bad = status_error(*u, now)) {
       fail = bad;
-      return write_audit(t, audit(req, u->id, u->id, "login_failed", false,
+      return write_audit(t, audit(svc, req, u->id, u->id, "login_failed", false,
                                   json::object{{"reason", store::to_string(u->status)}}));
     }
-    auto checked = login_checks(t, req, *u, load_settings(t), code);
+    auto checked = login_checks(svc, t, req, *u, load_settings(t), code);
     if (!checked) return std::unexpected(checked.error());
     if (*checked) {
       fail = std::move(**checked);
@@ -167,14 +167,14 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
     for (std::size_t i = 0; live.size() - i >= static_cast<std::size_t>(policy.max_sessions) &&
                             i < live.size();
          ++i) {
-      if (auto ok2 = revoke(t, req, live[i], u->id, "evicted"); !ok2)
+      if (auto ok2 = revoke(svc, t, req, live[i], u->id, "evicted"); !ok2)
         return std::unexpected(ok2.error());
     }
     store::session s;
     s.id = new_id("ses_");
     s.user_id = u->id;
     s.created_at = s.last_activity = now;
-    s.ip_address = client_ip(req);
+    s.ip_address = client_ip(svc, req);
     s.user_agent = std::string(req.header_value("User-Agent").substr(0, 512));
     if (auto ok2 = t.put_session(s); !ok2) return ok2;
     out.refresh_token = random_token(refresh_prefix, 32);
@@ -188,7 +188,7 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
       u->locked_until = 0;
     }
     if (auto ok2 = t.put_user(*u); !ok2) return ok2;
-    auto e = audit(req, u->id, u->id, "login", true,
+    auto e = audit(svc, req, u->id, u->id, "login", true,
                    json::object{{"method", "password"}, {"session_id", s.id}});
     if (auto ok2 = t.append_audit(e); !ok2) return std::unexpected(ok2.error());
     auto issued = svc.tokens->issue(*u, s.id, seconds_of(now));
@@ -257,10 +257,10 @@ void refresh(const services& svc, const engine::request& req, engine::response& 
         return {};
       }
       // A spent token presented again: assume it was stolen and end the session.
-      auto e = audit(req, u->id, u->id, "refresh_reuse", false,
+      auto e = audit(svc, req, u->id, u->id, "refresh_reuse", false,
                      json::object{{"session_id", s->id}});
       if (auto ok = t.append_audit(e); !ok) return std::unexpected(ok.error());
-      if (auto ok = revoke(t, req, *s, u->id, "refresh_reuse"); !ok)
+      if (auto ok = revoke(svc, t, req, *s, u->id, "refresh_reuse"); !ok)
         return std::unexpected(ok.error());
       return {};
     }
@@ -280,7 +280,7 @@ void refresh(const services& svc, const engine::request& req, engine::response& 
       return ok;
     s->last_activity = now;
     if (auto ok = t.put_session(*s); !ok) return ok;
-    auto e = audit(req, u->id, u->id, "token_refresh", true, json::object{{"session_id", s->id}});
+    auto e = audit(svc, req, u->id, u->id, "token_refresh", true, json::object{{"session_id", s->id}});
     if (auto ok = t.append_audit(e); !ok) return std::unexpected(ok.error());
     out.access_token = std::move(issued->token);
     out.expires_in = issued->expires_at - seconds_of(now);
@@ -328,7 +328,7 @@ void logout(const services& svc, const engine::request& req, engine::response& r
       s->revoked_at = now_of(req);
       s->revoke_reason = "logout";
       if (auto ok = t.put_session(*s); !ok) return ok;
-      auto e = audit(req, s->user_id, s->user_id, "logout", true, json::object{{"session_id", s->id}});
+      auto e = audit(svc, req, s->user_id, s->user_id, "logout", true, json::object{{"session_id", s->id}});
       if (auto ok = t.append_audit(e); !ok) return std::unexpected(ok.error());
     }
     done = std::move(*s);
@@ -385,7 +385,7 @@ void delete_session(const services& svc, const engine::request& req, engine::res
       fail = e;
       return {};
     }
-    if (auto ok = revoke(t, req, *s, p->user.id, "revoked"); !ok) return std::unexpected(ok.error());
+    if (auto ok = revoke(svc, t, req, *s, p->user.id, "revoked"); !ok) return std::unexpected(ok.error());
     done = std::move(*s);
     return {};
   });
@@ -412,7 +412,7 @@ void revoke_all(const services& svc, const engine::request& req, engine::respons
     auto ss = t.user_sessions(uid);
     if (!ss) return std::unexpected(ss.error());
     for (auto& s : *ss) {
-      auto ok = revoke(t, req, s, p->user.id, "revoked");
+      auto ok = revoke(svc, t, req, s, p->user.id, "revoked");
       if (!ok) return std::unexpected(ok.error());
       count += *ok ? 1 : 0;
     }

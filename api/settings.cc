@@ -64,7 +64,7 @@ void patch_settings(const services& svc, const engine::request& req, engine::res
     boost::system::error_code ec;
     json::value patch = json::parse(req.body, ec);
     json::object details{{"changes", ec ? json::value(nullptr) : patch}};
-    return write_audit(t, audit(req, p->user.id, "", "settings_update", true, details));
+    return write_audit(t, audit(svc, req, p->user.id, "", "settings_update", true, details));
   });
   if (fail) return send_error(res, *fail);
   if (!w) return send_error(res, from_store(w.error(), "settings"));

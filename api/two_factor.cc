@@ -102,7 +102,7 @@ outcome<enrolment> enrol(const services& svc, const engine::request& req, std::s
     u->backup_codes = crypto::backup_codes::encode(codes.record);
     u->updated_at = now_of(req);
     if (auto r = t.put_user(*u); !r) return r;
-    return write_audit(t, audit(req, actor, uid, "2fa_enable", true,
+    return write_audit(t, audit(svc, req, actor, uid, "2fa_enable", true,
                                 json::object{{"method", "totp"}, {"active", false}}));
   });
   if (fail) return std::unexpected(*fail);
@@ -136,7 +136,7 @@ std::optional<http_error> confirm(const services& svc, const engine::request& re
     auto step = crypto::totp::verify(u->totp_secret, code, to_sys(now_of(req)), last);
     if (!step) {
       fail = invalid("code", crypto::totp::message(step.error()));
-      return write_audit(t, audit(req, actor, uid, "2fa_verify", false,
+      return write_audit(t, audit(svc, req, actor, uid, "2fa_verify", false,
                                   json::object{{"reason", crypto::totp::message(step.error())}}));
     }
     bool was_on = u->two_factor_enabled;
@@ -145,7 +145,7 @@ std::optional<http_error> confirm(const services& svc, const engine::request& re
     u->updated_at = now_of(req);
     if (auto r = t.put_user(*u); !r) return r;
     // An enrollment token has done its job once 2FA is on.
-    return write_audit(t, audit(req, actor, uid, "2fa_verify", true,
+    return write_audit(t, audit(svc, req, actor, uid, "2fa_verify", true,
                                 json::object{{"already_enabled", was_on}}));
   });
   if (fail) return fail;
@@ -220,7 +220,7 @@ void disable(const services& svc, const engine::request& req, engine::response& 
       auto step = crypto::totp::verify(u->totp_secret, *code, to_sys(now_of(req)), last);
       if (!step) {
         fail = forbidden("two-factor code is wrong");
-        return write_audit(t, audit(req, c->id, uid, "2fa_disable", false,
+        return write_audit(t, audit(svc, req, c->id, uid, "2fa_disable", false,
                                     json::object{{"reason", crypto::totp::message(step.error())}}));
       }
     }
@@ -230,7 +230,7 @@ void disable(const services& svc, const engine::request& req, engine::response& 
     u->backup_codes.clear();
     u->updated_at = now_of(req);
     if (auto r2 = t.put_user(*u); !r2) return r2;
-    return write_audit(t, audit(req, c->id, uid, "2fa_disable", true,
+    return write_audit(t, audit(svc, req, c->id, uid, "2fa_disable", true,
                                 json::object{{"by_admin", !own}}));
   });
   if (fail) return send_error(res, *fail);
@@ -292,7 +292,7 @@ constexpr route_spec routes[] = {
 
 std::span<const route_spec> two_factor_routes() { return routes; }
 
-store::result<std::optional<http_error>> second_factor(store::write_txn& t,
+store::result<std::optional<http_error>> second_factor(const services& svc, store::write_txn& t,
                                                        const engine::request& req,
                                                        store::user& u, std::string_view code,
                                                        const policy::security_settings& s) {
@@ -329,7 +329,7 @@ store::result<std::optional<http_error>> second_factor(store::write_txn& t,
   if (auto rec = crypto::backup_codes::decode(u.backup_codes)) {
     if (auto left = crypto::backup_codes::consume(*rec, code)) {
       u.backup_codes = crypto::backup_codes::encode(*rec);
-      if (auto r = write_audit(t, audit(req, u.id, u.id, "backup_code_used", true,
+      if (auto r = write_audit(t, audit(svc, req, u.id, u.id, "backup_code_used", true,
                                         json::object{{"remaining", *left}}));
           !r)
         return std::unexpected(r.error());
@@ -337,7 +337,7 @@ store::result<std::optional<http_error>> second_factor(store::write_txn& t,
     }
   }
   // A wrong second factor counts like a wrong password (lockout, audit).
-  auto a = login_failure(t, req, u.id, s, json::object{{"reason", "bad_two_factor_code"}});
+  auto a = login_failure(svc, t, req, u.id, s, json::object{{"reason", "bad_two_factor_code"}});
   if (!a) return std::unexpected(a.error());
   if (a->status == 401) a->message = "invalid two-factor code";
   return std::optional<http_error>{std::move(*a)};

@@ -31,6 +31,10 @@ std::optional<http_error> check_role(const store::read_txn& t, std::string_view 
   return std::nullopt;
 }
 
+// A pending user's activation token lasts longer than a reset token: the invitation
+// may wait in an inbox over a weekend.
+constexpr store::time_ns activation_ttl = 72 * 60 * ns_per_minute;
+
 constexpr field create_fields[] = {
     {"username", jtype::string, true}, {"email", jtype::string},  {"full_name", jtype::string},
     {"role", jtype::string},           {"groups", jtype::strings}, {"metadata", jtype::object},
@@ -57,18 +61,15 @@ outcome<store::user> create_user(const services& svc, const engine::request& req
     if (u.metadata_json.size() > 8192) return std::unexpected(invalid("metadata", "too large"));
   }
   auto password = get_string(body, "password");
-  if (password) {
-    if (password->empty()) return std::unexpected(invalid("password", "must not be empty"));
-    if (password->size() > crypto::password::max_password_bytes)
-      return std::unexpected(invalid("password", "too long"));
-  }
   std::string role = std::string(get_string(body, "role").value_or("user"));
   std::vector<std::string> groups = get_strings(body, "groups").value_or(std::vector<std::string>{});
   if (groups.size() > 64) return std::unexpected(invalid("groups", "at most 64 groups"));
 
   // Validate references before paying for Argon2id.
   std::optional<http_error> fail;
+  policy::security_settings settings;
   auto r = svc.db->read([&](const store::read_txn& t) -> store::result<void> {
+    settings = load_settings(t);
     if (auto e = check_role(t, "role", role)) fail = e;
     else if (auto ids = resolve_groups(t, groups); !ids) fail = ids.error();
     else groups = std::move(*ids);
@@ -77,19 +78,19 @@ outcome<store::user> create_user(const services& svc, const engine::request& req
   if (!r) return std::unexpected(from_store(r.error(), "user"));
   if (fail) return std::unexpected(*fail);
   if (password) {
-    auto h = svc.passwords->hash(*password);
-    if (!h) return std::unexpected(invalid("password", crypto::password::message_of(h.error())));
-    u.password_hash = std::move(*h);
-    u.password_changed_at = now_of(req);  // expiry counts from here
+    // The same policy as a change or reset: length, classes; history starts here.
+    auto with_password = set_password(svc, req, std::move(u), *password, "password", settings);
+    if (!with_password) return std::unexpected(with_password.error());
+    u = std::move(*with_password);
     u.status = store::user_status::active;
   } else {
-    // TODO(next issue): send an activation token through the notifier.
     u.status = store::user_status::pending_activation;
   }
   u.id = new_id("usr_");
   u.role = role;
   u.groups = groups;
   u.created_at = u.updated_at = now_of(req);
+  std::string activation_token;
   auto w = svc.db->write([&](store::write_txn& t) -> store::result<void> {
     // The role or a group may have gone since the check above.
     if (!t.get_role(u.role)) {
@@ -103,8 +104,13 @@ outcome<store::user> create_user(const services& svc, const engine::request& req
       }
     }
     if (auto ok = t.put_user(u); !ok) return ok;
+    if (u.status == store::user_status::pending_activation) {
+      auto issued = issue_reset_token(t, u.id, now_of(req) + activation_ttl);
+      if (!issued) return std::unexpected(issued.error());
+      activation_token = std::move(*issued);
+    }
     std::string actor = self_registration ? u.id : std::string(actor_id);
-    return write_audit(t, audit(req, actor, u.id, "user_create", true,
+    return write_audit(t, audit(svc, req, actor, u.id, "user_create", true,
                                 json::object{{"role", u.role},
                                              {"self_registration", self_registration}}));
   });
@@ -114,6 +120,9 @@ outcome<store::user> create_user(const services& svc, const engine::request& req
       return std::unexpected(conflict("username or email already in use"));
     return std::unexpected(from_store(w.error(), "user"));
   }
+  // The user exists either way: an undelivered notice is for the operator (stderr)
+  // and a later reset request sends a fresh token.
+  if (!activation_token.empty()) (void)send_token_notice(svc, "activation", u, activation_token, now_of(req));
   return u;
 }
 
@@ -296,13 +305,13 @@ void patch_user(const services& svc, const engine::request& req, engine::respons
     if (auto ok = t.put_user(*u); !ok) return ok;
     std::string actor = p->user.id;
     if (!changed.empty()) {
-      if (auto ok = write_audit(t, audit(req, actor, uid, "user_update", true,
+      if (auto ok = write_audit(t, audit(svc, req, actor, uid, "user_update", true,
                                          json::object{{"fields", changed}}));
           !ok)
         return ok;
     }
     if (u->role != old.role) {
-      if (auto ok = write_audit(t, audit(req, actor, uid, "role_assign", true,
+      if (auto ok = write_audit(t, audit(svc, req, actor, uid, "role_assign", true,
                                          json::object{{"from", old.role}, {"to", u->role}}));
           !ok)
         return ok;
@@ -310,7 +319,7 @@ void patch_user(const services& svc, const engine::request& req, engine::respons
     if (u->groups != old.groups) {
       for (auto& g : u->groups) {
         if (std::find(old.groups.begin(), old.groups.end(), g) == old.groups.end()) {
-          if (auto ok = write_audit(t, audit(req, actor, uid, "group_member_add", true,
+          if (auto ok = write_audit(t, audit(svc, req, actor, uid, "group_member_add", true,
                                              json::object{{"group_id", g}}));
               !ok)
             return ok;
@@ -318,7 +327,7 @@ void patch_user(const services& svc, const engine::request& req, engine::respons
       }
       for (auto& g : old.groups) {
         if (std::find(u->groups.begin(), u->groups.end(), g) == u->groups.end()) {
-          if (auto ok = write_audit(t, audit(req, actor, uid, "group_member_remove", true,
+          if (auto ok = write_audit(t, audit(svc, req, actor, uid, "group_member_remove", true,
                                              json::object{{"group_id", g}}));
               !ok)
             return ok;
@@ -330,7 +339,7 @@ void patch_user(const services& svc, const engine::request& req, engine::respons
           u->status == store::user_status::deactivated ? "user_deactivate"
           : u->status == store::user_status::locked    ? "account_locked"
                                                        : "user_update";
-      if (auto ok = write_audit(t, audit(req, actor, uid, action, true,
+      if (auto ok = write_audit(t, audit(svc, req, actor, uid, action, true,
                                          json::object{{"from", store::to_string(old.status)},
                                                       {"to", store::to_string(u->status)}}));
           !ok)
@@ -370,7 +379,7 @@ void delete_user(const services& svc, const engine::request& req, engine::respon
     if (hard) {
       if (auto ok = t.delete_user(uid); !ok) return ok;
       out = json::object{{"user_id", uid}, {"status", "deleted"}};
-      return write_audit(t, audit(req, p->user.id, uid, "user_delete", true,
+      return write_audit(t, audit(svc, req, p->user.id, uid, "user_delete", true,
                                   json::object{{"username", u->username}}));
     }
     if (u->status != store::user_status::deactivated) {
@@ -378,7 +387,7 @@ void delete_user(const services& svc, const engine::request& req, engine::respon
       u->deactivated_at = now;
       u->updated_at = now;
       if (auto ok = t.put_user(*u); !ok) return ok;
-      if (auto ok = write_audit(t, audit(req, p->user.id, uid, "user_deactivate", true)); !ok)
+      if (auto ok = write_audit(t, audit(svc, req, p->user.id, uid, "user_deactivate", true)); !ok)
         return ok;
     }
     out = json::object{{"user_id", uid}, {"status", "deactivated"},

@@ -121,6 +121,9 @@ int serve(std::span<char* const> args) {
   svc.login_limiter = &login_limiter;
   svc.reset_limiter = &reset_limiter;
   svc.notifier = notifier->get();
+  auto trusted = authz::ip_allowlist::from_strings(std::span<const std::string>(s->server.trusted_proxies));
+  if (!trusted) return fail(exit_usage, "serve: server.trusted_proxies: " + std::string(authz::message_of(trusted.error().code)));
+  svc.trusted_proxies = std::move(*trusted);
   engine::route_table routes;
   api::register_routes(routes, svc);
 

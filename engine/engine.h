@@ -170,6 +170,10 @@ struct options {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
   std::size_t max_connections = 10'000;              // per server; beyond: 503, then close
   unsigned offload_threads = 0;                       // 0: max(2, cores)
+  // Offload threads run at this nice value (0..19) so that Argon2id and exports take
+  // only the CPU the shards leave idle: the hot path keeps its throughput while
+  // logins saturate the pool (bench/RESULTS.md, login section).
+  int offload_nice = 10;
   std::chrono::milliseconds drain_timeout{30'000};   // stop(): then open connections are cut
   std::chrono::milliseconds stall_threshold{100};    // a loop iteration longer is logged
   clock_fn clock;                                     // empty: the system clock

@@ -117,10 +117,11 @@ class shard final : public shard_services {
   std::vector<std::unique_ptr<slow_job>> done_swap_;
 };
 
-// offload_pool runs slow work off the shards (a Boost.Asio thread_pool).
+// offload_pool runs slow work off the shards (a Boost.Asio thread_pool) on threads
+// lowered to `nice`.
 class offload_pool {
  public:
-  explicit offload_pool(unsigned threads);
+  offload_pool(unsigned threads, int nice);
   ~offload_pool();
   void post(std::move_only_function<void()> work);
   // join waits for every posted task to finish. May block.

@@ -70,7 +70,7 @@ TEST(Durability, AcknowledgedUsersSurviveSigkill) {
     for (int i = 0; i < 200; ++i) {
       std::string name = "durable" + std::to_string(i);
       auto r = testing::http(s.port, "POST", "/api/v1/security/users",
-                             json::serialize(json::object{{"username", name}, {"password", "pw-" + name}}),
+                             json::serialize(json::object{{"username", name}, {"password", "Pw-1234!-" + name}}),
                              admin);
       if (r.status == 201) acked.emplace_back(std::string(r.json().at("user_id").as_string()), name);
       // Kill while requests are still in flight, after most have been acknowledged.
@@ -87,7 +87,7 @@ TEST(Durability, AcknowledgedUsersSurviveSigkill) {
   for (auto& [id, name] : acked) {
     auto g = testing::http(again.port, "GET", "/api/v1/security/users/" + id, {}, admin);
     EXPECT_EQ(g.status, 200) << name;
-    EXPECT_FALSE(login_token(again.port, name, "pw-" + name).empty()) << name;
+    EXPECT_FALSE(login_token(again.port, name, "Pw-1234!-" + name).empty()) << name;
   }
 }
 

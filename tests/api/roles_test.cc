@@ -19,11 +19,11 @@ class Roles : public ::testing::Test {
     admin_ = srv_->admin_token();
     for (auto name : {"plain", "other"}) {
       auto r = srv_->call("POST", "/api/v1/security/users",
-                          json::serialize(json::object{{"username", name}, {"password", "pw-123456"}}),
+                          json::serialize(json::object{{"username", name}, {"password", "Pw-123456-abc!"}}),
                           admin_);
       ids_.push_back(str(r.json(), "user_id"));
     }
-    plain_ = server::token_of(srv_->login("plain", "pw-123456"));
+    plain_ = server::token_of(srv_->login("plain", "Pw-123456-abc!"));
   }
   static void TearDownTestSuite() { delete srv_; }
   static server* srv_;

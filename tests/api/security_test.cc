@@ -118,8 +118,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Settings, NeedsSystemConfigure) {
   server srv(1);
   auto admin = srv.admin_token();
-  make_user(srv, admin, "plain", "pw-123456");
-  auto plain = server::token_of(srv.login("plain", "pw-123456"));
+  make_user(srv, admin, "plain", "Pw-123456-abc!");
+  auto plain = server::token_of(srv.login("plain", "Pw-123456-abc!"));
   EXPECT_EQ(srv.call("GET", std::string(settings_path), {}, plain).status, 403);
   EXPECT_EQ(srv.call("PATCH", std::string(settings_path), "{}", plain).status, 403);
   EXPECT_EQ(srv.call("GET", std::string(settings_path)).status, 401);
@@ -130,7 +130,7 @@ TEST(Settings, NeedsSystemConfigure) {
 TEST(Lockout, FiftyParallelWrongPasswordsCannotSlipPast) {
   server srv(2);
   auto admin = srv.admin_token();
-  auto uid = make_user(srv, admin, "victim", "right-pass-1");
+  auto uid = make_user(srv, admin, "victim", "right-Pass-1234!");
   constexpr int n = 50, max_attempts = 5;
   std::vector<std::future<int>> f;
   for (int i = 0; i < n; ++i)
@@ -154,16 +154,16 @@ TEST(Lockout, FiftyParallelWrongPasswordsCannotSlipPast) {
   EXPECT_EQ(u.status, store::user_status::locked);
   EXPECT_EQ(audit_count(srv, admin, "action=account_locked&user_id=" + uid), 1u);
 
-  auto right = login(srv, "victim", "right-pass-1");
+  auto right = login(srv, "victim", "right-Pass-1234!");
   ASSERT_EQ(right.status, 423) << right.body;
   EXPECT_TRUE(right.json().at("locked_until").is_string());
   EXPECT_EQ(srv.call("GET", "/api/v1/security/users/" + uid, {}, admin).json().at("status"), "locked");
 
   // Ends at locked_until (30 minutes by default); then the right password works.
   srv.advance(29min);
-  EXPECT_EQ(login(srv, "victim", "right-pass-1").status, 423);
+  EXPECT_EQ(login(srv, "victim", "right-Pass-1234!").status, 423);
   srv.advance(2min);
-  auto ok = login(srv, "victim", "right-pass-1");
+  auto ok = login(srv, "victim", "right-Pass-1234!");
   EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
@@ -172,9 +172,9 @@ TEST(Lockout, SuccessResetsAndWindowExpires) {
   auto admin = srv.admin_token();
   ASSERT_EQ(srv.call("PATCH", std::string(settings_path),
                      R"({"lockout_policy":{"max_attempts":2,"reset_window_minutes":5}})", admin).status, 200);
-  make_user(srv, admin, "bob", "bob-pass-1");
+  make_user(srv, admin, "bob", "bob-Pass-1234!");
   EXPECT_EQ(login(srv, "bob", "x").status, 401);
-  EXPECT_EQ(login(srv, "bob", "bob-pass-1").status, 200);  // resets
+  EXPECT_EQ(login(srv, "bob", "bob-Pass-1234!").status, 200);  // resets
   EXPECT_EQ(login(srv, "bob", "x").status, 401);
   srv.advance(5min);  // the window ran out: a new one starts
   EXPECT_EQ(login(srv, "bob", "x").status, 401);
@@ -202,12 +202,25 @@ TEST(LoginRateLimit, FivePerMinutePerIpCountsEveryAttempt) {
 
 // ---- passwords
 
+// outbox_file is a notifier writing to a fresh outbox, and what it holds so far.
+struct outbox_file {
+  testing::temp_dir dir;
+  std::unique_ptr<policy::notify::outbox_notifier> notifier =
+      policy::notify::outbox_notifier::open(dir.path() + "/outbox.jsonl").value();
+  std::vector<std::string> lines() const {
+    std::ifstream in(dir.path() + "/outbox.jsonl");
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  }
+};
+
 TEST(Passwords, OwnerChangeNeedsCurrentPolicyAndHistory) {
   server srv(2);
   auto admin = srv.admin_token();
-  auto uid = make_user(srv, admin, "carol", "carol-pass-1");
-  auto t1 = server::token_of(srv.login("carol", "carol-pass-1"));
-  auto t2 = server::token_of(srv.login("carol", "carol-pass-1"));
+  auto uid = make_user(srv, admin, "carol", "carol-Pass-1234!");
+  auto t1 = server::token_of(srv.login("carol", "carol-Pass-1234!"));
+  auto t2 = server::token_of(srv.login("carol", "carol-Pass-1234!"));
   std::string path = "/api/v1/security/users/" + uid + "/password";
   auto body = [](std::string_view cur, std::string_view nw) {
     return json::serialize(json::object{{"current_password", cur}, {"new_password", nw}});
@@ -216,24 +229,24 @@ TEST(Passwords, OwnerChangeNeedsCurrentPolicyAndHistory) {
   auto missing = srv.call("POST", path, json::serialize(json::object{{"new_password", strong}}), t1);
   EXPECT_EQ(missing.status, 400);
   EXPECT_NE(missing.body.find("current_password"), std::string::npos);
-  auto weak = srv.call("POST", path, body("carol-pass-1", "short"), t1);
+  auto weak = srv.call("POST", path, body("carol-Pass-1234!", "short"), t1);
   ASSERT_EQ(weak.status, 400);
   EXPECT_NE(weak.body.find("new_password"), std::string::npos);
-  auto ok = srv.call("POST", path, body("carol-pass-1", strong), t1);
+  auto ok = srv.call("POST", path, body("carol-Pass-1234!", strong), t1);
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(ok.json().at("sessions_revoked"), 1);
   // The other session is revoked, the caller's stays.
   EXPECT_EQ(srv.call("GET", "/api/v1/security/users/" + uid, {}, t2).status, 401);
   EXPECT_EQ(srv.call("GET", "/api/v1/security/users/" + uid, {}, t1).status, 200);
-  EXPECT_EQ(login(srv, "carol", "carol-pass-1").status, 401);
+  EXPECT_EQ(login(srv, "carol", "carol-Pass-1234!").status, 401);
   EXPECT_EQ(login(srv, "carol", strong).status, 200);
   // History: the previous password cannot come back.
   auto reuse = srv.call("POST", path, body(strong, strong), t1);
   ASSERT_EQ(reuse.status, 400) << reuse.body;
   EXPECT_NE(reuse.body.find("new_password"), std::string::npos);
   // Another user may not; an admin may without current_password.
-  auto other = make_user(srv, admin, "dave", "dave-pass-1");
-  auto dave = server::token_of(srv.login("dave", "dave-pass-1"));
+  auto other = make_user(srv, admin, "dave", "dave-Pass-1234!");
+  auto dave = server::token_of(srv.login("dave", "dave-Pass-1234!"));
   EXPECT_EQ(srv.call("POST", path, json::serialize(json::object{{"new_password", "Other-Passw0rd!"}}), dave).status, 403);
   auto adm = srv.call("POST", path, json::serialize(json::object{{"new_password", "Admin-Set-Pass1!"}}), admin);
   EXPECT_EQ(adm.status, 200) << adm.body;
@@ -246,7 +259,7 @@ TEST(Passwords, ExpiredPasswordMustBeChangedWithoutAToken) {
   server srv(1);
   auto admin = srv.admin_token();
   ASSERT_EQ(srv.call("PATCH", std::string(settings_path), R"({"password_policy":{"expiry_days":1}})", admin).status, 200);
-  auto uid = make_user(srv, admin, "erin", "erin-pass-1");
+  auto uid = make_user(srv, admin, "erin", "erin-Pass-1234!");
   std::string path = "/api/v1/security/users/" + uid + "/password";
   ASSERT_EQ(srv.call("POST", path, json::serialize(json::object{{"new_password", strong}}), admin).status, 200);
   EXPECT_EQ(login(srv, "erin", strong).status, 200);
@@ -265,17 +278,15 @@ TEST(Passwords, ExpiredPasswordMustBeChangedWithoutAToken) {
 }
 
 TEST(Passwords, ResetRequestTokenSingleUseAndRateLimited) {
-  testing::temp_dir outdir;
-  auto outbox = policy::notify::outbox_notifier::open(outdir.path() + "/outbox.jsonl");
-  ASSERT_TRUE(outbox);
+  outbox_file outbox;
   authz::rate_limiter limiter(authz::make_rate(3, std::chrono::hours(1)).value(), 1024, 7);
   server srv(2, {}, [&](services& s) {
-    s.notifier = outbox->get();
+    s.notifier = outbox.notifier.get();
     s.reset_limiter = &limiter;
   });
   auto admin = srv.admin_token();
-  auto uid = make_user(srv, admin, "frank", "frank-pass-1", "frank@example.com");
-  auto session = server::token_of(srv.login("frank", "frank-pass-1"));
+  auto uid = make_user(srv, admin, "frank", "frank-Pass-1234!", "frank@example.com");
+  auto session = server::token_of(srv.login("frank", "frank-Pass-1234!"));
   auto req = [&](std::string_view email) {
     return srv.call("POST", "/api/v1/security/auth/password/reset-request",
                     json::serialize(json::object{{"email", email}}));
@@ -286,15 +297,9 @@ TEST(Passwords, ResetRequestTokenSingleUseAndRateLimited) {
   ASSERT_EQ(unknown.status, 202);
   EXPECT_EQ(known.body, unknown.body);
 
-  std::ifstream in(outdir.path() + "/outbox.jsonl");
-  std::string line, last;
-  int lines = 0;
-  while (std::getline(in, line)) {
-    last = line;
-    ++lines;
-  }
-  ASSERT_EQ(lines, 1);
-  json::value n = json::parse(last);
+  auto lines = outbox.lines();
+  ASSERT_EQ(lines.size(), 1u);
+  json::value n = json::parse(lines[0]);
   EXPECT_EQ(n.at("kind"), "password_reset");
   EXPECT_EQ(n.at("to"), "frank@example.com");
   EXPECT_EQ(str(n, "user_id"), uid);
@@ -326,10 +331,8 @@ TEST(Passwords, ResetRequestTokenSingleUseAndRateLimited) {
 }
 
 TEST(Passwords, ResetTokenExpires) {
-  testing::temp_dir outdir;
-  auto outbox = policy::notify::outbox_notifier::open(outdir.path() + "/outbox.jsonl");
-  ASSERT_TRUE(outbox);
-  server srv(1, {}, [&](services& s) { s.notifier = outbox->get(); });
+  outbox_file outbox;
+  server srv(1, {}, [&](services& s) { s.notifier = outbox.notifier.get(); });
   auto admin = srv.admin_token();
   // A pending user (no password) is activated by the reset.
   auto r = srv.call("POST", "/api/v1/security/users",
@@ -338,10 +341,10 @@ TEST(Passwords, ResetTokenExpires) {
   for (int round = 0; round < 2; ++round) {
     ASSERT_EQ(srv.call("POST", "/api/v1/security/auth/password/reset-request", R"({"email":"gina@example.com"})").status, 202);
   }
-  std::ifstream in(outdir.path() + "/outbox.jsonl");
-  std::string first, second;
-  std::getline(in, first);
-  std::getline(in, second);
+  auto lines = outbox.lines();
+  ASSERT_EQ(lines.size(), 3u);
+  const std::string &activation = lines[0], &first = lines[1], &second = lines[2];
+  EXPECT_EQ(json::parse(activation).at("kind"), "activation");
   srv.advance(59min);
   auto t1 = str(json::parse(first), "token");
   auto ok = srv.call("POST", "/api/v1/security/auth/password/reset",
@@ -353,6 +356,77 @@ TEST(Passwords, ResetTokenExpires) {
                        json::serialize(json::object{{"token", str(json::parse(second), "token")},
                                                     {"new_password", "Later-Passw0rd!"}}));
   EXPECT_EQ(late.status, 400);
+}
+
+TEST(Passwords, PolicyHoldsWhenAnAdminCreatesAUser) {
+  server srv(1);
+  auto admin = srv.admin_token();
+  auto create = [&](std::string_view name, std::string_view pw) {
+    return srv.call("POST", "/api/v1/security/users",
+                    json::serialize(json::object{{"username", name}, {"password", pw}}), admin);
+  };
+  struct weak_case {
+    std::string_view password, why;
+  };
+  for (auto [pw, why] : {weak_case{"Short-1!", "at least 12 characters"},
+                         weak_case{"no-uppercase-123", "an uppercase letter"},
+                         weak_case{"NO-LOWERCASE-123", "a lowercase letter"},
+                         weak_case{"No-Digits-At-All", "a digit"},
+                         weak_case{"NoSpecial12345", "a special character"}}) {
+    auto r = create("weak", pw);
+    EXPECT_EQ(r.status, 400) << pw;
+    EXPECT_EQ(r.json().at("error"), "invalid_request");
+    EXPECT_NE(r.body.find("password: password must"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(why), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(srv.call("GET", "/api/v1/security/users?search=weak", {}, admin).json().at("total"), 0);
+  // Settings apply at once: a relaxed policy admits what the default refused.
+  ASSERT_EQ(srv.call("PATCH", std::string(settings_path),
+                     R"({"password_policy":{"require_special":false}})", admin).status, 200);
+  EXPECT_EQ(create("relaxed", "NoSpecial12345").status, 201);
+  // The first password starts the history: changing back to it is refused.
+  auto uid = make_user(srv, admin, "hist", "Hist-Pass-1234!");
+  auto path = "/api/v1/security/users/" + uid + "/password";
+  auto again = srv.call("POST", path, json::serialize(json::object{{"new_password", "Hist-Pass-1234!"}}), admin);
+  EXPECT_EQ(again.status, 400) << again.body;
+}
+
+TEST(Passwords, UserCreatedWithoutPasswordGetsAnActivationToken) {
+  outbox_file outbox;
+  server srv(2, {}, [&](services& s) { s.notifier = outbox.notifier.get(); });
+  auto admin = srv.admin_token();
+  auto r = srv.call("POST", "/api/v1/security/users",
+                    R"({"username":"ines","email":"ines@example.com"})", admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json().at("status"), "pending_activation");
+  auto early = srv.call("POST", "/api/v1/security/users",
+                        R"({"username":"jon","email":"jon@example.com"})", admin);
+  ASSERT_EQ(early.status, 201) << early.body;
+  EXPECT_EQ(r.body.find("prt_"), std::string::npos);  // the token goes to the notifier only
+
+  auto lines = outbox.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  const std::string &ines_line = lines[0], &jon_line = lines[1];
+  json::value n = json::parse(ines_line);
+  EXPECT_EQ(n.at("kind"), "activation");
+  EXPECT_EQ(n.at("to"), "ines@example.com");
+  EXPECT_EQ(str(n, "user_id"), str(r.json(), "user_id"));
+  auto activate = [&](std::string_view line, std::string_view pw) {
+    return srv.call("POST", "/api/v1/security/auth/password/reset",
+                    json::serialize(json::object{{"token", str(json::parse(line), "token")},
+                                                 {"new_password", pw}}));
+  };
+  EXPECT_EQ(login(srv, "ines", strong).status, 401);  // pending: no password yet
+  EXPECT_EQ(activate(ines_line, "weak").status, 400);  // the policy holds here too
+  srv.advance(71h);  // activation tokens last 72 hours, longer than a reset's hour
+  auto ok = activate(ines_line, strong);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto u = srv.call("GET", "/api/v1/security/users/" + str(r.json(), "user_id"), {}, srv.admin_token());
+  EXPECT_EQ(u.json().at("status"), "active");
+  EXPECT_EQ(login(srv, "ines", strong).status, 200);
+  EXPECT_EQ(activate(ines_line, "Another-Passw0rd!").status, 400);  // single use
+  srv.advance(1h);
+  EXPECT_EQ(activate(jon_line, strong).status, 400);  // expired after 72 hours
 }
 
 // ---- audit
@@ -508,8 +582,8 @@ testing::reply login2(const server& srv, std::string_view user, std::string_view
 TEST(TwoFactor, EnableVerifyLoginNoReplayBackupOnceDisable) {
   server srv(2);
   auto admin = srv.admin_token();
-  auto uid = make_user(srv, admin, "hank", "hank-pass-1");
-  auto tok = server::token_of(srv.login("hank", "hank-pass-1"));
+  auto uid = make_user(srv, admin, "hank", "hank-Pass-1234!");
+  auto tok = server::token_of(srv.login("hank", "hank-Pass-1234!"));
   std::string base = "/api/v1/security/users/" + uid + "/2fa/";
   // Nobody else may enrol hank (the secret would go to them).
   EXPECT_EQ(srv.call("POST", base + "enable", {}, admin).status, 403);
@@ -521,7 +595,7 @@ TEST(TwoFactor, EnableVerifyLoginNoReplayBackupOnceDisable) {
   auto backups = en.json().at("backup_codes").as_array();
   ASSERT_EQ(backups.size(), 10u);
   // Not active before verify: login without a code still works.
-  EXPECT_EQ(login(srv, "hank", "hank-pass-1").status, 200);
+  EXPECT_EQ(login(srv, "hank", "hank-Pass-1234!").status, 200);
   auto bad = srv.call("POST", base + "verify", R"({"code":"000000x"})", tok);
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("code"), std::string::npos);
@@ -533,27 +607,27 @@ TEST(TwoFactor, EnableVerifyLoginNoReplayBackupOnceDisable) {
   EXPECT_EQ(srv.call("GET", "/api/v1/security/users/" + uid, {}, admin).json().at("two_factor_enabled"), true);
 
   // Login needs the code now; the code of the verify step is spent.
-  auto none = login(srv, "hank", "hank-pass-1");
+  auto none = login(srv, "hank", "hank-Pass-1234!");
   EXPECT_EQ(none.status, 401);
   EXPECT_EQ(none.json().at("error"), "two_factor_required");
-  EXPECT_EQ(login2(srv, "hank", "hank-pass-1", code_at(secret, now)).status, 401);  // replay
+  EXPECT_EQ(login2(srv, "hank", "hank-Pass-1234!", code_at(secret, now)).status, 401);  // replay
   srv.advance(30s);
   auto next = code_at(secret, now + 30s);
-  EXPECT_EQ(login2(srv, "hank", "hank-pass-1", next).status, 200);
-  EXPECT_EQ(login2(srv, "hank", "hank-pass-1", next).status, 401);  // never twice
+  EXPECT_EQ(login2(srv, "hank", "hank-Pass-1234!", next).status, 200);
+  EXPECT_EQ(login2(srv, "hank", "hank-Pass-1234!", next).status, 401);  // never twice
   // A backup code works once.
   std::string backup(backups[0].as_string());
-  EXPECT_EQ(login2(srv, "hank", "hank-pass-1", backup).status, 200);
-  EXPECT_EQ(login2(srv, "hank", "hank-pass-1", backup).status, 401);
+  EXPECT_EQ(login2(srv, "hank", "hank-Pass-1234!", backup).status, 200);
+  EXPECT_EQ(login2(srv, "hank", "hank-Pass-1234!", backup).status, 401);
   EXPECT_EQ(audit_count(srv, admin, "action=backup_code_used&user_id=" + uid), 1u);
 
   // Disable: the owner needs a code or the password; an admin needs neither.
-  auto t2 = server::token_of(login2(srv, "hank", "hank-pass-1", std::string(backups[1].as_string())).json());
+  auto t2 = server::token_of(login2(srv, "hank", "hank-Pass-1234!", std::string(backups[1].as_string())).json());
   EXPECT_EQ(srv.call("POST", base + "disable", "{}", t2).status, 400);
   EXPECT_EQ(srv.call("POST", base + "disable", R"({"password":"wrong"})", t2).status, 403);
-  auto off2 = srv.call("POST", base + "disable", R"({"password":"hank-pass-1"})", t2);
+  auto off2 = srv.call("POST", base + "disable", R"({"password":"hank-Pass-1234!"})", t2);
   ASSERT_EQ(off2.status, 200) << off2.body;
-  EXPECT_EQ(login(srv, "hank", "hank-pass-1").status, 200);
+  EXPECT_EQ(login(srv, "hank", "hank-Pass-1234!").status, 200);
   ASSERT_EQ(srv.call("POST", base + "enable", {}, t2).status, 200);
   EXPECT_EQ(srv.call("POST", base + "disable", "{}", admin).status, 200);
 }
@@ -583,8 +657,8 @@ TEST(TwoFactor, RequiredRoleGetsAnEnrollmentTokenOnlyFor2fa) {
   // The token expires after 10 minutes.
   ASSERT_EQ(srv.call("PATCH", std::string(settings_path), R"({"two_factor":{"required_for_roles":["user"]}})",
                      server::token_of(ok.json())).status, 200);
-  auto uid2 = make_user(srv, server::token_of(ok.json()), "ivy", "ivy-pass-1");
-  auto r2 = login(srv, "ivy", "ivy-pass-1");
+  auto uid2 = make_user(srv, server::token_of(ok.json()), "ivy", "ivy-Pass-1234!");
+  auto r2 = login(srv, "ivy", "ivy-Pass-1234!");
   ASSERT_EQ(r2.status, 403);
   auto enr2 = str(r2.json(), "enrollment_token");
   srv.advance(10min);
@@ -594,8 +668,8 @@ TEST(TwoFactor, RequiredRoleGetsAnEnrollmentTokenOnlyFor2fa) {
 TEST(TwoFactor, SelfServiceMfaSetupAndVerify) {
   server srv(1);
   auto admin = srv.admin_token();
-  make_user(srv, admin, "jo", "jo-pass-1");
-  auto tok = server::token_of(srv.login("jo", "jo-pass-1"));
+  make_user(srv, admin, "jo", "jo-Pass-1234!");
+  auto tok = server::token_of(srv.login("jo", "jo-Pass-1234!"));
   auto bad = srv.call("POST", "/api/auth/mfa/setup", R"({"mfa_method":"sms"})", tok);
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("mfa_method"), std::string::npos);
@@ -609,7 +683,7 @@ TEST(TwoFactor, SelfServiceMfaSetupAndVerify) {
   EXPECT_EQ(v.json().at("mfa_enabled"), true);
   srv.advance(31s);
   auto l = srv.call("POST", "/api/auth/login",
-                    json::serialize(json::object{{"username", "jo"}, {"password", "jo-pass-1"},
+                    json::serialize(json::object{{"username", "jo"}, {"password", "jo-Pass-1234!"},
                                                  {"mfa_token", code_at(secret, now + 31s)}}));
   EXPECT_EQ(l.status, 200) << l.body;
 }
@@ -621,14 +695,14 @@ TEST(ApiUsers, AllowedIpsOnLoginAndManagementCalls) {
   server srv(2);
   auto admin = srv.admin_token();
   auto r = srv.call("POST", "/api/v1/security/users",
-                    R"({"username":"bot","password":"bot-pass-1","api_user":true,"allowed_ips":"10.0.0.0/8, 2001:db8::/32"})",
+                    R"({"username":"bot","password":"bot-Pass-1234!","api_user":true,"allowed_ips":"10.0.0.0/8, 2001:db8::/32"})",
                     admin);
   ASSERT_EQ(r.status, 201) << r.body;
   auto uid = str(r.json(), "user_id");
   EXPECT_EQ(r.json().at("api_user"), true);
   ASSERT_TRUE(r.json().at("allowed_ips").is_array());
   EXPECT_EQ(r.json().at("allowed_ips").as_array().size(), 2u);
-  auto denied = login(srv, "bot", "bot-pass-1");
+  auto denied = login(srv, "bot", "bot-Pass-1234!");
   ASSERT_EQ(denied.status, 403) << denied.body;
   EXPECT_EQ(denied.json().at("error"), "ip_denied");
   EXPECT_EQ(audit_count(srv, admin, "action=ip_denied&user_id=" + uid), 1u);
@@ -636,7 +710,7 @@ TEST(ApiUsers, AllowedIpsOnLoginAndManagementCalls) {
   // Allowed from loopback; exempt from 2FA even where its role requires it.
   ASSERT_EQ(srv.call("PATCH", std::string(settings_path), R"({"two_factor":{"enabled":true,"required_for_roles":["user"]}})", admin).status, 200);
   ASSERT_EQ(srv.call("PATCH", "/api/v1/security/users/" + uid, R"({"allowed_ips":["127.0.0.0/8"]})", admin).status, 200);
-  auto ok = login(srv, "bot", "bot-pass-1");
+  auto ok = login(srv, "bot", "bot-Pass-1234!");
   ASSERT_EQ(ok.status, 200) << ok.body;
   auto tok = server::token_of(ok.json());
   EXPECT_EQ(srv.call("GET", "/api/v1/security/users/" + uid, {}, tok).status, 200);
@@ -660,6 +734,52 @@ TEST(ApiUsers, AllowedIpsOnLoginAndManagementCalls) {
     EXPECT_EQ(bad.status, 400) << b;
     EXPECT_NE(bad.body.find(field), std::string::npos) << bad.body;
   }
+}
+
+TEST(ApiUsers, ForwardedForFromATrustedProxyIsTheClient) {
+  authz::rate_limiter limiter(authz::make_rate(2, std::chrono::minutes(1)).value(), 1024, 11);
+  server srv(2, {}, [&](services& s) {
+    s.trusted_proxies = authz::ip_allowlist::from_strings(std::vector<std::string>{"127.0.0.1/32"}).value();
+    s.login_limiter = &limiter;
+  });
+  auto admin = srv.admin_token();
+  auto r = srv.call("POST", "/api/v1/security/users",
+                    R"({"username":"bot","password":"bot-Pass-1234!","api_user":true,"allowed_ips":["10.0.0.0/8"]})",
+                    admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto uid = str(r.json(), "user_id");
+  auto login_via = [&](std::string_view xff, std::string_view pw) {
+    std::string headers = xff.empty() ? "" : "X-Forwarded-For: " + std::string(xff) + "\r\n";
+    return testing::http(srv.port(), "POST", "/api/v1/security/auth/login",
+                         json::serialize(json::object{{"username", "bot"}, {"password", pw}}), {},
+                         "application/json", headers);
+  };
+  EXPECT_EQ(login_via("10.1.2.3", "bot-Pass-1234!").status, 200);
+  EXPECT_EQ(login_via("", "bot-Pass-1234!").status, 403);                    // the proxy itself
+  EXPECT_EQ(login_via("192.0.2.7", "bot-Pass-1234!").status, 403);
+  EXPECT_EQ(login_via("10.1.2.3, 192.0.2.7", "bot-Pass-1234!").status, 403);  // rightmost untrusted hop
+  EXPECT_EQ(login_via("10.1.2.3, 127.0.0.1", "bot-Pass-1234!").status, 200);  // trusted hops skipped
+  auto logs = srv.call("GET", "/api/v1/security/audit/logs?action=login&user_id=" + uid, {}, admin);
+  ASSERT_EQ(logs.status, 200) << logs.body;
+  EXPECT_NE(logs.body.find(R"("ip_address":"10.1.2.3")"), std::string::npos) << logs.body;
+  EXPECT_EQ(logs.body.find(R"("ip_address":"127.0.0.1")"), std::string::npos) << logs.body;
+
+  // The login limit counts per client behind the proxy, not per proxy.
+  EXPECT_EQ(login_via("10.9.9.9", "wrong").status, 401);
+  EXPECT_EQ(login_via("10.9.9.9", "wrong").status, 401);
+  EXPECT_EQ(login_via("10.9.9.9", "wrong").status, 429);
+  EXPECT_EQ(login_via("10.8.8.8", "wrong").status, 401);
+
+  // Without trusted proxies the header is the client's own word, and ignored.
+  server plain(1);
+  auto padmin = plain.admin_token();
+  ASSERT_EQ(plain.call("POST", "/api/v1/security/users",
+                       R"({"username":"bot","password":"bot-Pass-1234!","api_user":true,"allowed_ips":["10.0.0.0/8"]})",
+                       padmin).status, 201);
+  auto spoofed = testing::http(plain.port(), "POST", "/api/v1/security/auth/login",
+                               R"({"username":"bot","password":"bot-Pass-1234!"})", {}, "application/json",
+                               "X-Forwarded-For: 10.1.2.3\r\n");
+  EXPECT_EQ(spoofed.status, 403);
 }
 
 }  // namespace

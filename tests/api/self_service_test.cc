@@ -12,7 +12,7 @@ namespace json = boost::json;
 TEST(SelfService, RegistrationClosedByDefault) {
   server srv(1);
   auto r = srv.call("POST", "/api/auth/register",
-                    R"({"username":"maint","email":"m@example.com","password":"pw-123456"})");
+                    R"({"username":"maint","email":"m@example.com","password":"Pw-123456-abc!"})");
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.json().at("error"), "registration_closed");
 }
@@ -29,9 +29,14 @@ TEST(SelfService, RegisterLoginMePermissionsSessions) {
   EXPECT_EQ(reg.json().at("user").at("department"), "maintenance");
   EXPECT_EQ(reg.json().at("user").at("status"), "active");
   EXPECT_EQ(srv.call("POST", "/api/auth/register",
-                     R"({"username":"maintenance_tech_456","email":"x@example.com","password":"pw"})")
+                     R"({"username":"maintenance_tech_456","email":"x@example.com","password":"SecurePass2024!"})")
                 .status,
             409);
+  auto weak = srv.call("POST", "/api/auth/register",
+                       R"({"username":"weakling","email":"w@example.com","password":"password1"})");
+  EXPECT_EQ(weak.status, 400);  // the password policy holds for self-registration too
+  EXPECT_NE(weak.body.find("password: password must be at least 12 characters"), std::string::npos)
+      << weak.body;
   EXPECT_EQ(srv.call("POST", "/api/auth/register", R"({"username":"u","email":"x@example.com","password":"pw","role":"admin"})")
                 .status,
             400);  // no choosing one's role

@@ -20,7 +20,7 @@ class Sessions : public ::testing::Test {
     admin_ = srv_.admin_token();
     ASSERT_FALSE(admin_.empty());
     auto r = srv_.call("POST", "/api/v1/security/users",
-                       R"({"username":"sam","password":"sam-pass-1"})", admin_);
+                       R"({"username":"sam","password":"sam-Pass-1234!"})", admin_);
     ASSERT_EQ(r.status, 201) << r.body;
     sam_id_ = str(r.json(), "user_id");
   }
@@ -42,15 +42,15 @@ TEST_F(Sessions, LoginFailuresAre401AndUnknownUsersLookTheSame) {
   EXPECT_EQ(bad.body, unknown.body);
   EXPECT_EQ(srv_.call("POST", "/api/v1/security/auth/login", R"({"username":"sam"})").status, 400);
   auto tfa = srv_.call("POST", "/api/v1/security/auth/login",
-                       R"({"username":"sam","password":"sam-pass-1","two_factor_code":"123456"})");
+                       R"({"username":"sam","password":"sam-Pass-1234!","two_factor_code":"123456"})");
   EXPECT_EQ(tfa.status, 200);  // sam has no 2FA: a code is not asked for (tests/api/security_test.cc)
   auto empty_code = srv_.call("POST", "/api/v1/security/auth/login",
-                              R"({"username":"sam","password":"sam-pass-1","two_factor_code":""})");
+                              R"({"username":"sam","password":"sam-Pass-1234!","two_factor_code":""})");
   EXPECT_EQ(empty_code.status, 200);
 }
 
 TEST_F(Sessions, RefreshRotatesAndReuseAfterGraceRevokesTheSession) {
-  auto l = srv_.login("sam", "sam-pass-1");
+  auto l = srv_.login("sam", "sam-Pass-1234!");
   ASSERT_TRUE(l.is_object());
   std::string r0 = str(l, "refresh_token");
   auto a = refresh(r0);
@@ -75,7 +75,7 @@ TEST_F(Sessions, RefreshRotatesAndReuseAfterGraceRevokesTheSession) {
 }
 
 TEST_F(Sessions, LogoutRevokesAtOnceOnEveryShard) {
-  auto l = srv_.login("sam", "sam-pass-1");
+  auto l = srv_.login("sam", "sam-Pass-1234!");
   std::string access = str(l, "access_token");
   // Fresh connections spread over both shards.
   for (int i = 0; i < 8; ++i) ASSERT_EQ(me(access), 200);
@@ -88,7 +88,7 @@ TEST_F(Sessions, LogoutRevokesAtOnceOnEveryShard) {
 }
 
 TEST_F(Sessions, LogoutWithBearerOnly) {
-  std::string access = server::token_of(srv_.login("sam", "sam-pass-1"));
+  std::string access = server::token_of(srv_.login("sam", "sam-Pass-1234!"));
   auto out = srv_.call("POST", "/api/v1/security/auth/logout", {}, access);
   ASSERT_EQ(out.status, 200) << out.body;
   EXPECT_EQ(me(access), 401);
@@ -96,8 +96,8 @@ TEST_F(Sessions, LogoutWithBearerOnly) {
 }
 
 TEST_F(Sessions, ListRevokeAndRevokeAll) {
-  auto l1 = srv_.login("sam", "sam-pass-1");
-  auto l2 = srv_.login("sam", "sam-pass-1");
+  auto l1 = srv_.login("sam", "sam-Pass-1234!");
+  auto l2 = srv_.login("sam", "sam-Pass-1234!");
   std::string t1 = str(l1, "access_token"), t2 = str(l2, "access_token");
   auto list = srv_.call("GET", "/api/v1/security/users/" + sam_id_ + "/sessions", {}, t1);
   ASSERT_EQ(list.status, 200) << list.body;
@@ -125,7 +125,7 @@ TEST_F(Sessions, ListRevokeAndRevokeAll) {
 
 TEST_F(Sessions, MaxSessionsEvictsTheOldest) {
   std::vector<std::string> tokens;
-  for (int i = 0; i < 6; ++i) tokens.push_back(server::token_of(srv_.login("sam", "sam-pass-1")));
+  for (int i = 0; i < 6; ++i) tokens.push_back(server::token_of(srv_.login("sam", "sam-Pass-1234!")));
   EXPECT_EQ(me(tokens[0]), 401);  // default max_sessions = 5
   for (int i = 1; i < 6; ++i) EXPECT_EQ(me(tokens[i]), 200) << i;
 }
@@ -137,14 +137,14 @@ TEST_F(Sessions, SessionPolicyComesFromStoredSettings) {
     return t.put_meta(settings_meta_key, policy::serialize(settings));
   }));
   std::vector<std::string> tokens;
-  for (int i = 0; i < 3; ++i) tokens.push_back(server::token_of(srv_.login("sam", "sam-pass-1")));
+  for (int i = 0; i < 3; ++i) tokens.push_back(server::token_of(srv_.login("sam", "sam-Pass-1234!")));
   EXPECT_EQ(me(tokens[0]), 401);
   EXPECT_EQ(me(tokens[1]), 200);
   EXPECT_EQ(me(tokens[2]), 200);
 }
 
 TEST_F(Sessions, IdleTimeoutEndsTheSession) {
-  std::string access = server::token_of(srv_.login("sam", "sam-pass-1"));
+  std::string access = server::token_of(srv_.login("sam", "sam-Pass-1234!"));
   srv_.advance(29min);
   EXPECT_EQ(me(access), 200);  // activity: the idle clock restarts
   srv_.advance(29min);
@@ -154,7 +154,7 @@ TEST_F(Sessions, IdleTimeoutEndsTheSession) {
 }
 
 TEST_F(Sessions, DeactivationAndRoleChangeApplyAtOnce) {
-  std::string access = server::token_of(srv_.login("sam", "sam-pass-1"));
+  std::string access = server::token_of(srv_.login("sam", "sam-Pass-1234!"));
   std::string check = "/api/v1/security/users/" + sam_id_ + "/permissions/bots.use";
   auto c = srv_.call("GET", check, {}, access);
   ASSERT_EQ(c.status, 200) << c.body;

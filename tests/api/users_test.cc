@@ -56,10 +56,10 @@ TEST_F(Users, CreateWithoutPasswordIsPendingWithReferenceFields) {
 }
 
 TEST_F(Users, CreateWithPasswordIsActiveAndCanLogIn) {
-  auto r = create({{"username", "alice"}, {"password", "alice-pass-123"}});
+  auto r = create({{"username", "alice"}, {"password", "alice-Pass-123!"}});
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.json().at("status"), "active");
-  auto l = srv_->login("ALICE", "alice-pass-123");  // usernames are case-insensitive
+  auto l = srv_->login("ALICE", "alice-Pass-123!");  // usernames are case-insensitive
   ASSERT_TRUE(l.is_object());
   EXPECT_EQ(l.at("token_type"), "Bearer");
   EXPECT_EQ(l.at("expires_in"), 3600);
@@ -115,7 +115,7 @@ TEST_F(Users, DuplicateUsernameOrEmailIs409) {
 TEST_F(Users, ListFiltersPaginationAndLimits) {
   for (int i = 0; i < 5; ++i) {
     json::object b{{"username", "list" + std::to_string(i)}, {"full_name", "Lister Person"}};
-    if (i % 2 == 0) b["password"] = "list-pass-1";
+    if (i % 2 == 0) b["password"] = "list-Pass-1234!";
     ASSERT_EQ(create(b).status, 201);
   }
   auto all = srv_->call("GET", "/api/v1/security/users?search=lister&limit=2&page=2", {}, admin_);
@@ -144,7 +144,7 @@ TEST_F(Users, ListFiltersPaginationAndLimits) {
 }
 
 TEST_F(Users, PatchAndStatusTransitions) {
-  auto c = create({{"username", "patchme"}, {"password", "patch-pass-1"}});
+  auto c = create({{"username", "patchme"}, {"password", "patch-Pass-1234!"}});
   ASSERT_EQ(c.status, 201);
   std::string id(c.json().at("user_id").as_string());
   std::string path = "/api/v1/security/users/" + id;
@@ -154,10 +154,10 @@ TEST_F(Users, PatchAndStatusTransitions) {
   EXPECT_EQ(p.json().at("role"), "admin");
   auto d = srv_->call("PATCH", path, R"({"status":"deactivated"})", admin_);
   EXPECT_EQ(d.json().at("status"), "deactivated");
-  EXPECT_TRUE(srv_->login("patchme", "patch-pass-1").is_null());
+  EXPECT_TRUE(srv_->login("patchme", "patch-Pass-1234!").is_null());
   auto a = srv_->call("PATCH", path, R"({"status":"active"})", admin_);
   EXPECT_EQ(a.json().at("status"), "active");
-  EXPECT_TRUE(srv_->login("patchme", "patch-pass-1").is_object());
+  EXPECT_TRUE(srv_->login("patchme", "patch-Pass-1234!").is_object());
   EXPECT_EQ(srv_->call("PATCH", path, R"({"status":"pending_activation"})", admin_).status, 400);
   EXPECT_EQ(srv_->call("PATCH", path, R"({"username":"x"})", admin_).status, 400);
   EXPECT_EQ(srv_->call("PATCH", "/api/v1/security/users/usr_nope", R"({"full_name":"x"})", admin_).status,
@@ -165,7 +165,7 @@ TEST_F(Users, PatchAndStatusTransitions) {
 }
 
 TEST_F(Users, DeleteDeactivatesRepeatablyAndHardDeletes) {
-  auto c = create({{"username", "deleteme"}, {"password", "delete-pass-1"}});
+  auto c = create({{"username", "deleteme"}, {"password", "delete-Pass-1234!"}});
   std::string id(c.json().at("user_id").as_string());
   std::string path = "/api/v1/security/users/" + id;
   auto d1 = srv_->call("DELETE", path, {}, admin_);
