@@ -317,6 +317,31 @@ TEST_P(server_test, head_answers_get_routes_without_a_body) {
   EXPECT_EQ(r->body, "7");
 }
 
+TEST_P(server_test, offload_threads_run_at_the_configured_nice_value_and_shards_do_not) {
+  const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  ASSERT_LT(own, 7) << "the test needs to run below nice 7";
+  auto nice_of_this_thread = [](const request&, response& r) {
+    r.set_body("text/plain", std::to_string(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()))));
+  };
+  route_table routes;
+  routes.add(method::get, "/nice/slow", route_kind::slow, nice_of_this_thread);
+  routes.add(method::get, "/nice/hot", route_kind::hot, nice_of_this_thread);
+  options o;
+  o.offload_nice = 7;
+  start(o, std::move(routes));
+  client c(port());
+  for (int i = 0; i < 8; ++i) {  // several, so that more than one pool thread answers
+    ASSERT_TRUE(c.send(get("/nice/slow")));
+    auto slow = c.read_response();
+    ASSERT_TRUE(slow.has_value());
+    EXPECT_EQ(slow->body, "7");
+  }
+  ASSERT_TRUE(c.send(get("/nice/hot")));
+  auto hot = c.read_response();
+  ASSERT_TRUE(hot.has_value());
+  EXPECT_EQ(hot->body, std::to_string(own));
+}
+
 TEST_P(server_test, slow_route_runs_off_the_shard_and_keeps_pipelined_order) {
   start();
   client c(port());
