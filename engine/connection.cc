@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "engine/router.h"
@@ -193,6 +194,12 @@ void connection::on_bytes(char* data, std::size_t size) {
   }
   append_input(data, size);
   if (close_now_ || close_after_) return;
+  // An incomplete head that the new bytes end no line of would parse to the same
+  // partial result: skip it, so a client sending a byte at a time costs O(n), not
+  // O(n^2). At the header limit the parser runs again and answers 414/431.
+  if (phase_ == phase::head && std::memchr(data, '\n', size) == nullptr &&
+      in_.size() < shard_.opts().limits.max_header_bytes)
+    return;
   const std::size_t used = process(in_.data(), in_.size());
   in_.erase(0, used);
 }
@@ -261,27 +268,38 @@ std::size_t connection::process(char* base, std::size_t size) {
 void connection::wait_for_body(const http::request_head& h) {
   phase_ = phase::body;
   if (h.expect_continue && !continue_sent_ && h.minor_version >= 1) {
+    // A request no route takes gets its final answer instead of 100 (RFC 9110
+    // 10.1.1), and the connection closes rather than read a body nobody wants.
+    const router::match m = shard_.routes_index().find(h.verb, h.path, params_);
+    if (m.status != 200 || m.route == nullptr) {
+      phase_ = phase::idle;  // answered: no body is awaited, so no 408 either
+      reply_unmatched(m, false, h.verb == method::head);
+      return;
+    }
     queued_.append("HTTP/1.1 100 Continue\r\n\r\n");
     continue_sent_ = true;
   }
+}
+
+void connection::reply_unmatched(const router::match& m, bool keep_alive, bool head_only) {
+  if (m.status == 405) {
+    write_error(405, "method_not_allowed", "the path exists but not for this method", keep_alive,
+                m.allow, head_only);
+  } else {
+    write_error(404, "not_found", "no route matches the path", keep_alive, {}, head_only);
+  }
+  shard_.stats().record(shard_.routes().routes().size(), m.status == 405 ? 405 : 404,
+                        std::chrono::steady_clock::now() - shard_.batch_start());
+  served_any_ = true;
 }
 
 void connection::dispatch(const http::request_head& h, std::string_view head_bytes,
                           std::string_view body) {
   const bool head_only = h.verb == method::head;
   const bool keep = h.keep_alive && !shard_.draining();
-  const std::size_t unmatched = shard_.routes().routes().size();
   const router::match m = shard_.routes_index().find(h.verb, h.path, params_);
   if (m.status != 200 || m.route == nullptr) {
-    if (m.status == 405) {
-      write_error(405, "method_not_allowed", "the path exists but not for this method", keep,
-                  m.allow, head_only);
-    } else {
-      write_error(404, "not_found", "no route matches the path", keep, {}, head_only);
-    }
-    shard_.stats().record(unmatched, m.status == 405 ? 405 : 404,
-                          std::chrono::steady_clock::now() - shard_.batch_start());
-    served_any_ = true;
+    reply_unmatched(m, keep, head_only);
     return;
   }
   const std::size_t route_index = static_cast<std::size_t>(m.route - shard_.routes().routes().data());

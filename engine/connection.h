@@ -24,6 +24,7 @@
 
 #include "engine/engine.h"
 #include "engine/http.h"
+#include "engine/router.h"
 #include "engine/timer.h"
 
 namespace tollgate::engine {
@@ -132,6 +133,8 @@ class connection {
  private:
   std::size_t process(char* base, std::size_t size);
   void wait_for_body(const http::request_head& h);
+  // reply_unmatched answers 404, or 405 with Allow, for a request no route takes.
+  void reply_unmatched(const router::match& m, bool keep_alive, bool head_only);
   void dispatch(const http::request_head& h, std::string_view head_bytes, std::string_view body);
   void resume();
   void finish_request();

@@ -304,6 +304,54 @@ TEST_P(server_test, expect_100_continue_gets_an_interim_response) {
   EXPECT_EQ(r->body, "abc");
 }
 
+TEST_P(server_test, expect_100_continue_for_no_route_gets_the_final_answer_instead) {
+  start();
+  struct unrouted_case {
+    const char* request;
+    int status;
+    const char* code;
+  };
+  for (const unrouted_case& k :
+       {unrouted_case{"POST /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+                      404, "not_found"},
+        unrouted_case{"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+                      405, "method_not_allowed"}}) {
+    SCOPED_TRACE(k.request);
+    client c(port());
+    ASSERT_TRUE(c.send(k.request));
+    auto r = c.read_response();
+    expect_json_error(r, k.status, k.code);
+    if (r) {
+      EXPECT_EQ(r->header("Connection"), "close");
+    }
+    EXPECT_TRUE(c.at_eof());
+  }
+}
+
+TEST_P(server_test, limits_hold_when_the_head_trickles_in_without_line_ends) {
+  options o;
+  o.limits.max_header_bytes = 1024;
+  start(o);
+  struct trickle_case {
+    std::string start;
+    int status;
+    const char* code;
+  };
+  for (const trickle_case& k : {trickle_case{"GET /", 414, "uri_too_long"},
+                                trickle_case{"GET / HTTP/1.1\r\nHost: t\r\nX-Big: ", 431,
+                                             "request_header_fields_too_large"}}) {
+    SCOPED_TRACE(k.code);
+    client c(port());
+    ASSERT_TRUE(c.send(k.start));
+    const std::string piece(16, 'a');
+    for (int i = 0; i < 2000 / 16; ++i) {
+      if (!c.send(piece)) break;  // the server may answer and close once past the limit
+    }
+    auto r = c.read_response();
+    expect_json_error(r, k.status, k.code);
+  }
+}
+
 TEST_P(server_test, head_answers_get_routes_without_a_body) {
   start();
   client c(port());
