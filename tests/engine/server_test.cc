@@ -88,6 +88,20 @@ void expect_json_error(const std::optional<http_response>& r, int status, std::s
   EXPECT_NE(r->body.find("\"message\":\""), std::string::npos) << r->body;
 }
 
+// expect_error_then_close sends `request` on a new connection and expects the JSON
+// error `status`/`code` with Connection: close, then the server closing.
+void expect_error_then_close(std::uint16_t port, std::string_view request, int status,
+                             std::string_view code) {
+  client c(port);
+  ASSERT_TRUE(c.send(request));
+  auto r = c.read_response();
+  expect_json_error(r, status, code);
+  if (r) {
+    EXPECT_EQ(r->header("Connection"), "close");
+  }
+  EXPECT_TRUE(c.at_eof());
+}
+
 TEST_P(server_test, keep_alive_serves_many_requests_on_one_connection) {
   start();
   client c(port());
@@ -185,14 +199,7 @@ TEST_P(server_test, each_limit_answers_its_status_and_closes) {
   };
   for (const limit_case& k : cases) {
     SCOPED_TRACE(k.name);
-    client c(port());
-    ASSERT_TRUE(c.send(k.request));
-    auto r = c.read_response();
-    expect_json_error(r, k.status, k.code);
-    if (r) {
-      EXPECT_EQ(r->header("Connection"), "close");
-    }
-    EXPECT_TRUE(c.at_eof());
+    expect_error_then_close(port(), k.request, k.status, k.code);
   }
 }
 
@@ -317,14 +324,7 @@ TEST_P(server_test, expect_100_continue_for_no_route_gets_the_final_answer_inste
         unrouted_case{"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
                       405, "method_not_allowed"}}) {
     SCOPED_TRACE(k.request);
-    client c(port());
-    ASSERT_TRUE(c.send(k.request));
-    auto r = c.read_response();
-    expect_json_error(r, k.status, k.code);
-    if (r) {
-      EXPECT_EQ(r->header("Connection"), "close");
-    }
-    EXPECT_TRUE(c.at_eof());
+    expect_error_then_close(port(), k.request, k.status, k.code);
   }
 }
 
