@@ -113,9 +113,14 @@ int serve(std::span<char* const> args) {
                                     (std::uint64_t{seed()} << 32) | seed());
   authz::rate_limiter reset_limiter(rate_of(s->rate_limits.password_reset_per_email), 1 << 16,
                                     (std::uint64_t{seed()} << 32) | seed());
-  auto notifier = policy::notify::make_notifier(s->store.data_dir, s->notifier.outbox, s->notifier.webhook_url);
-  if (!notifier)
-    return fail(exit_usage, "serve: notifier: " + std::string(policy::notify::message(notifier.error())));
+  auto notifier = policy::notify::make_notifier(
+      s->store.data_dir, s->notifier.outbox, {.url = s->notifier.webhook_url, .ca_file = s->notifier.webhook_ca_file});
+  if (!notifier) {
+    std::string why(policy::notify::message(notifier.error()));
+    // The message names the key; the path says which file that was (the default, perhaps).
+    if (notifier.error() == policy::notify::errc::ca_file_unreadable) why += ": " + s->notifier.webhook_ca_file;
+    return fail(exit_usage, "serve: notifier: " + why);
+  }
   const crypto::password::hasher hasher;
   api::services svc{db->get(), &hasher, tokens->get(), *acfg};
   svc.login_limiter = &login_limiter;

@@ -242,6 +242,8 @@ constexpr key_info infos[] = {
      "JSON-lines outbox, relative to the data dir (default outbox.jsonl)"},
     {"notifier", "webhook_url", "TOLLGATE_NOTIFIER_WEBHOOK_URL", "--webhook-url",
      "POST each notification here (default: none)"},
+    {"notifier", "webhook_ca_file", "TOLLGATE_NOTIFIER_WEBHOOK_CA_FILE", "--webhook-ca-file",
+     "PEM CAs trusted for an https webhook_url (default /etc/ssl/certs/ca-certificates.crt)"},
 };
 
 constexpr setter setters[] = {
@@ -325,6 +327,7 @@ constexpr setter setters[] = {
       s.notifier.webhook_url = std::move(*v);
       return std::nullopt;
     },
+    [](settings& s, const raw& r) -> problem { return set_nonempty(r, s.notifier.webhook_ca_file); },
 };
 static_assert(std::size(infos) == std::size(setters), "every key needs exactly one setter");
 

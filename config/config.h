@@ -105,6 +105,10 @@ struct auth_settings {
 struct notifier_settings {
   std::string outbox = "outbox.jsonl";  // relative paths are inside store.data_dir
   std::string webhook_url;              // empty: none
+  // PEM CAs an https webhook_url must chain to; the default is the system bundle
+  // (http_client::system_ca_file, which config/ cannot include). Read by the notifier
+  // at startup, not here.
+  std::string webhook_ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };
 
 // settings is every configurable value of the process.

@@ -17,6 +17,7 @@
 
 #include "crypto/errc.h"
 #include "crypto/jws.h"
+#include "http_client/http_client.h"
 
 namespace tollgate::crypto {
 
@@ -73,12 +74,13 @@ class jwks_source {
 // file_fetch reads |path| (at most |max_bytes|, else errc::token_too_large).
 jwks_fetch file_fetch(std::string path, std::size_t max_bytes = 1 << 20);
 
-// url_fetch GETs an http:// or https:// URL (HTTP/1.1, Connection: close, identity or
-// chunked body, 200 only, at most |max_bytes|, the whole exchange bounded by
-// |timeout_ms|). https verifies the server certificate against |ca_file| and the URL's
-// host name. Failures are errc::io_error (connect, TLS, timeout, status) or
-// errc::token_too_large. Blocks: offload pool only.
+// url_fetch GETs an http:// or https:// URL through http_client (http_client.h: one
+// connection per fetch, identity or chunked body, the whole exchange bounded by
+// |timeout_ms|); only a 200 with at most |max_bytes| of body counts. https verifies the
+// server certificate against |ca_file|, read once here, and the URL's host. Failures
+// are errc::io_error (bad URL, unreadable CA file, connect, TLS, timeout, status) or
+// errc::token_too_large. The returned function blocks: offload pool only.
 jwks_fetch url_fetch(std::string url, int timeout_ms = 5000, std::size_t max_bytes = 1 << 20,
-                     std::string ca_file = "/etc/ssl/certs/ca-certificates.crt");
+                     std::string ca_file = std::string(http_client::system_ca_file));
 
 }  // namespace tollgate::crypto

@@ -1,29 +1,19 @@
-// policy/notifier.cc — outbox file and loopback webhook delivery.
+// policy/notifier.cc — outbox file and webhook delivery.
 #include "policy/notifier.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
-#include <optional>
 
 namespace tollgate::policy::notify {
 namespace {
-
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 std::string rfc3339(std::chrono::sys_seconds t) {
   const std::time_t tt = t.time_since_epoch().count();
@@ -54,12 +44,16 @@ std::string_view message(errc e) {
     case errc::open_failed: return "cannot open the notifier outbox";
     case errc::write_failed: return "cannot write to the notifier outbox";
     case errc::sync_failed: return "cannot sync the notifier outbox to disk";
-    case errc::bad_url: return "webhook_url must be an absolute http URL without user info";
-    case errc::https_unsupported: return "https webhooks are not supported yet";
-    case errc::not_loopback: return "plain http webhooks must point at a loopback address";
+    case errc::bad_url: return "webhook_url must be an absolute http(s) URL without user info or fragment";
+    case errc::not_loopback: return "webhook_url must be https unless it points at a loopback address";
+    case errc::ca_file_unreadable: return "webhook_ca_file cannot be read as PEM certificates";
+    case errc::resolve_failed: return "webhook host name did not resolve";
     case errc::connect_failed: return "webhook connection failed";
+    case errc::tls_failed: return "webhook TLS handshake failed";
+    case errc::untrusted_certificate: return "webhook certificate is not signed by a CA of webhook_ca_file";
+    case errc::host_mismatch: return "webhook certificate does not name the webhook host";
     case errc::timeout: return "webhook timed out";
-    case errc::bad_response: return "webhook answered something that is not HTTP";
+    case errc::bad_response: return "webhook answered something that is not HTTP, or too much of it";
     case errc::http_status: return "webhook answered a non-2xx status";
   }
   std::abort();
@@ -116,108 +110,55 @@ std::expected<void, errc> outbox_notifier::send(const notice& n) {
 
 // ---- webhook ----
 
-std::expected<std::unique_ptr<webhook_notifier>, errc> webhook_notifier::create(
-    std::string_view url, std::chrono::milliseconds timeout) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return std::unexpected(errc::bad_url);
-  const boost::urls::url_view u = *parsed;
-  if (u.scheme_id() == boost::urls::scheme::https) return std::unexpected(errc::https_unsupported);
-  if (u.scheme_id() != boost::urls::scheme::http || u.has_userinfo() || u.host().empty()) {
-    return std::unexpected(errc::bad_url);
+namespace {
+
+// A receiver's answer is judged by its status alone; this is room for an error page.
+constexpr std::size_t max_answer_bytes = 64 * 1024;
+
+errc from_http(http_client::errc e) {
+  using h = http_client::errc;
+  switch (e) {
+    case h::ok: return errc::ok;
+    case h::bad_url: return errc::bad_url;
+    case h::not_loopback: return errc::not_loopback;
+    case h::ca_file_unreadable: return errc::ca_file_unreadable;
+    case h::resolve_failed: return errc::resolve_failed;
+    case h::connect_failed: return errc::connect_failed;
+    case h::tls_failed: return errc::tls_failed;
+    case h::untrusted_certificate: return errc::untrusted_certificate;
+    case h::host_mismatch: return errc::host_mismatch;
+    case h::timeout: return errc::timeout;
+    case h::bad_response:
+    case h::response_too_large: return errc::bad_response;
   }
-  std::unique_ptr<webhook_notifier> w(new webhook_notifier());
-  boost::system::error_code ec;
-  asio::ip::address addr;
-  switch (u.host_type()) {
-    case boost::urls::host_type::ipv4:
-    case boost::urls::host_type::ipv6:
-      addr = asio::ip::make_address(u.host_address(), ec);
-      if (ec) return std::unexpected(errc::bad_url);
-      break;
-    case boost::urls::host_type::name:
-      // The one name that needs no resolver and is loopback by definition.
-      if (u.host() != "localhost") return std::unexpected(errc::not_loopback);
-      addr = asio::ip::make_address_v4("127.0.0.1");
-      break;
-    case boost::urls::host_type::ipvfuture:
-    case boost::urls::host_type::none:
-      return std::unexpected(errc::bad_url);
-  }
-  if (!addr.is_loopback()) return std::unexpected(errc::not_loopback);
-  if (u.has_port()) {
-    if (u.port_number() == 0) return std::unexpected(errc::bad_url);
-    w->port_ = u.port_number();
-  }
-  w->address_ = addr.to_string();
-  w->host_header_ = std::string(u.encoded_host_and_port());
-  w->target_ = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
-  if (u.has_query()) {
-    w->target_ += '?';
-    w->target_ += std::string(u.encoded_query());
-  }
-  w->timeout_ = timeout;
-  return w;
+  std::abort();
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<webhook_notifier>, errc> webhook_notifier::create(const webhook_config& cfg) {
+  auto c = http_client::client::create(cfg.url, {.timeout = cfg.timeout,
+                                                 .max_body_bytes = max_answer_bytes,
+                                                 .ca_file = cfg.ca_file,
+                                                 .http = http_client::plain_http::loopback_only});
+  if (!c) return std::unexpected(from_http(c.error()));
+  return std::unique_ptr<webhook_notifier>(new webhook_notifier(std::move(*c)));
 }
 
 std::expected<void, errc> webhook_notifier::send(const notice& n) {
   std::string body = to_json_line(n);
   body.pop_back();  // the newline belongs to the outbox format
-  std::string request = "POST " + target_ + " HTTP/1.1\r\nHost: " + host_header_ +
-                        "\r\nContent-Type: application/json\r\nContent-Length: " +
-                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-
-  asio::io_context io;
-  tcp::socket sock(io);
-  boost::system::error_code addr_ec;
-  const tcp::endpoint ep(asio::ip::make_address(address_, addr_ec), port_);  // checked in create
-  std::string response;
-  std::optional<errc> result;
-  bool timed_out = false;
-  sock.async_connect(ep, [&](boost::system::error_code ec) {
-    if (timed_out) return;
-    if (ec) {
-      result = errc::connect_failed;
-      return;
-    }
-    asio::async_write(sock, asio::buffer(request), [&](boost::system::error_code wec, std::size_t) {
-      if (timed_out) return;
-      if (wec) {
-        result = errc::connect_failed;
-        return;
-      }
-      asio::async_read_until(
-          sock, asio::dynamic_buffer(response, 8192), "\r\n",
-          [&](boost::system::error_code rec, std::size_t line_end) {
-            if (timed_out) return;
-            // "HTTP/1.x NNN ..." — only the status code matters.
-            const auto digit = [&](std::size_t i) { return response[i] >= '0' && response[i] <= '9'; };
-            if (rec || line_end < 14 || response.compare(0, 7, "HTTP/1.") != 0 ||
-                response[8] != ' ' || !digit(9) || !digit(10) || !digit(11)) {
-              result = errc::bad_response;
-              return;
-            }
-            result = response[9] == '2' ? errc::ok : errc::http_status;
-          });
-    });
-  });
-  io.run_for(timeout_);
-  if (!result) {
-    timed_out = true;
-    boost::system::error_code ignored;
-    sock.close(ignored);
-    io.restart();
-    io.run();  // let the aborted handlers run before their captures go away
-    return std::unexpected(errc::timeout);
-  }
-  if (*result != errc::ok) return std::unexpected(*result);
+  auto r = client_.post_json(body);
+  if (!r) return std::unexpected(from_http(r.error()));
+  if (r->status < 200 || r->status > 299) return std::unexpected(errc::http_status);
   return {};
 }
 
 std::expected<std::unique_ptr<notifier>, errc> make_notifier(const std::filesystem::path& data_dir,
                                                              const std::filesystem::path& outbox,
-                                                             std::string_view webhook_url) {
-  if (!webhook_url.empty()) {
-    auto w = webhook_notifier::create(webhook_url);
+                                                             const webhook_config& webhook) {
+  if (!webhook.url.empty()) {
+    auto w = webhook_notifier::create(webhook);
     if (!w) return std::unexpected(w.error());
     return std::unique_ptr<notifier>(std::move(*w));
   }

@@ -9,11 +9,13 @@
 // A message carries a live credential (`token`). Nothing here logs, and no error
 // value or message contains a message's fields.
 //
-// Limits, plainly: the webhook speaks plain HTTP/1.1 only, so it is accepted only
-// for loopback addresses (127.0.0.0/8, ::1, "localhost"), where a local relay can
-// forward it; https:// URLs are refused with errc::https_unsupported until a TLS
-// client is added. There is no retry queue: a failed send is the caller's error
-// (reset-request still answers 202, so the failure is logged without the token).
+// The webhook goes through http_client (http_client/http_client.h). https:// URLs
+// need a certificate that chains to a CA of [notifier] webhook_ca_file (default: the
+// system bundle) and names the URL's host, over TLS 1.2 or later. Plain http:// would
+// carry the token in the clear, so it is accepted only for loopback addresses
+// (127.0.0.0/8, ::1, "localhost"), where a local relay can forward it. There is no
+// retry queue: a failed send is the caller's error (reset-request still answers 202,
+// so the failure is logged without the token).
 #pragma once
 
 #include <chrono>
@@ -23,21 +25,28 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include "http_client/http_client.h"
 
 namespace tollgate::policy::notify {
 
 enum class errc {
   ok = 0,
-  open_failed,        // outbox: cannot open or create the file
-  write_failed,       // outbox: write failed (the partial line is truncated away)
-  sync_failed,        // outbox: fsync failed: the message may not be durable
-  bad_url,            // webhook: not an absolute http URL with a host, or has userinfo
-  https_unsupported,  // webhook: https is not implemented yet
-  not_loopback,       // webhook: plain http to a non-loopback host would leak tokens
-  connect_failed,     // webhook: connection refused or reset
-  timeout,            // webhook: no complete answer within the timeout
-  bad_response,       // webhook: the answer is not an HTTP status line
-  http_status,        // webhook: answered, but not 2xx
+  open_failed,            // outbox: cannot open or create the file
+  write_failed,           // outbox: write failed (the partial line is truncated away)
+  sync_failed,            // outbox: fsync failed: the message may not be durable
+  bad_url,                // webhook: not an absolute http(s) URL with a host; user info or fragment
+  not_loopback,           // webhook: plain http to a non-loopback host would leak tokens
+  ca_file_unreadable,     // webhook: webhook_ca_file cannot be read as PEM certificates
+  resolve_failed,         // webhook: the host name did not resolve (to loopback, for http)
+  connect_failed,         // webhook: connection refused or reset
+  tls_failed,             // webhook: TLS handshake failed (protocol, not the certificate)
+  untrusted_certificate,  // webhook: the certificate does not chain to webhook_ca_file
+  host_mismatch,          // webhook: the certificate does not name the URL's host
+  timeout,                // webhook: no complete answer within the timeout
+  bad_response,           // webhook: the answer is not HTTP, truncated or too large
+  http_status,            // webhook: answered, but not 2xx
 };
 
 // message describes an errc in a few words.
@@ -89,29 +98,32 @@ class outbox_notifier final : public notifier {
   std::mutex mu_;
 };
 
+// webhook_config is the webhook part of [notifier].
+struct webhook_config {
+  std::string url;  // empty: no webhook
+  std::string ca_file{http_client::system_ca_file};  // PEM CAs trusted for https
+  std::chrono::milliseconds timeout = std::chrono::seconds{5};  // one whole delivery
+};
+
 // webhook_notifier POSTs each message as application/json, one connection each.
 class webhook_notifier final : public notifier {
  public:
-  // create checks `url` (see the limits above) and keeps its parts.
-  static std::expected<std::unique_ptr<webhook_notifier>, errc> create(
-      std::string_view url, std::chrono::milliseconds timeout = std::chrono::seconds{5});
+  // create checks cfg.url (see the limits above) and, for https, loads cfg.ca_file
+  // (errc::ca_file_unreadable). Never touches the network.
+  static std::expected<std::unique_ptr<webhook_notifier>, errc> create(const webhook_config& cfg);
 
   std::expected<void, errc> send(const notice& n) override;
 
  private:
-  webhook_notifier() = default;
-  std::string address_;  // numeric IP
-  unsigned short port_ = 80;
-  std::string host_header_;
-  std::string target_;
-  std::chrono::milliseconds timeout_{};
+  explicit webhook_notifier(http_client::client c) : client_(std::move(c)) {}
+  http_client::client client_;
 };
 
 // make_notifier builds what the [notifier] config asks for: the webhook when
-// `webhook_url` is non-empty, else the outbox at data_dir / outbox (outbox may be
+// `webhook.url` is non-empty, else the outbox at data_dir / outbox (outbox may be
 // absolute).
 std::expected<std::unique_ptr<notifier>, errc> make_notifier(const std::filesystem::path& data_dir,
                                                              const std::filesystem::path& outbox,
-                                                             std::string_view webhook_url);
+                                                             const webhook_config& webhook);
 
 }  // namespace tollgate::policy::notify

@@ -177,6 +177,22 @@ TEST(Cli, ServeWithoutStoreIsARuntimeError) {
   EXPECT_NE(o.err.find("run tollgate init first"), std::string::npos) << o.err;
 }
 
+TEST(Cli, UnusableWebhookExitsTwoNamingTheKey) {
+  temp_dir d;
+  ASSERT_EQ(run({"init", "--data-dir", d / "s", "--admin-user", "admin"}, {"TOLLGATE_ADMIN_PASSWORD=Serve-pass-7"}).status,
+            0);
+  const std::vector<std::string> serve = {"serve", "--data-dir", d / "s", "--listen", "127.0.0.1:0"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = serve;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  expect_usage_error(with({"--webhook-url", "https://hooks.example.com/x", "--webhook-ca-file", d / "none.pem"}),
+                     "serve: notifier: webhook_ca_file cannot be read as PEM certificates: " + d / "none.pem");
+  expect_usage_error(with({"--webhook-url", "http://hooks.example.com/x"}),
+                     "serve: notifier: webhook_url must be https unless it points at a loopback address");
+}
+
 // ---- init and backup ----
 
 TEST(Cli, InitArgumentErrors) {

@@ -65,6 +65,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(s->auth.max_token_bytes, 4096u);
   EXPECT_EQ(s->outbox_path(), "./data/outbox.jsonl");
   EXPECT_TRUE(s->notifier.webhook_url.empty());
+  EXPECT_EQ(s->notifier.webhook_ca_file, "/etc/ssl/certs/ca-certificates.crt");
   EXPECT_TRUE(s->issuers.empty());
   EXPECT_TRUE(s->forward_rules.empty());
 }
@@ -132,6 +133,7 @@ max_token_bytes = 4096
 [notifier]
 outbox = "/var/log/outbox.jsonl"
 webhook_url = "https://hooks.example.com/x"
+webhook_ca_file = "/etc/tollgate/hooks-ca.pem"
 )");
   ASSERT_TRUE(s) << s.error();
   EXPECT_EQ(s->server.shards, 2u);
@@ -158,6 +160,8 @@ webhook_url = "https://hooks.example.com/x"
   EXPECT_FALSE(s->rate_limits.api_key_generation_per_user.enabled());
   EXPECT_EQ(s->auth.registration, registration_mode::open);
   EXPECT_EQ(s->outbox_path(), "/var/log/outbox.jsonl");
+  EXPECT_EQ(s->notifier.webhook_url, "https://hooks.example.com/x");
+  EXPECT_EQ(s->notifier.webhook_ca_file, "/etc/tollgate/hooks-ca.pem");
 }
 
 TEST(Config, PrecedenceFlagOverEnvOverFileOverDefault) {
@@ -280,6 +284,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "config: rate_limits.login_per_ip: expected \"N/second|minute|hour|day\" or \"0\""},
         bad_case{"webhook", "[notifier]\nwebhook_url = \"ftp://x\"\n",
                  "config: notifier.webhook_url: expected an http:// or https:// URL"},
+        bad_case{"webhook_ca_file", "[notifier]\nwebhook_ca_file = \"\"\n",
+                 "config: notifier.webhook_ca_file: expected a non-empty string"},
         bad_case{"issuers_not_array", "[issuers]\nname = \"x\"\n",
                  "config: issuers: expected an array of tables ([[issuers]])"},
         bad_case{"issuer_unknown_key", "[[issuers]]\nnme = \"x\"\n", "config: issuers[0].nme: unknown key"},

@@ -1,14 +1,10 @@
 // tests/policy/notifier_test.cc — outbox lines are JSON, concurrent appends never
-// interleave, the webhook POSTs the same object and its limits are enforced.
+// interleave, the webhook POSTs the same object (plain http to loopback, https to a
+// receiver whose certificate a test CA file trusts) and its limits are enforced.
 #include "policy/notifier.h"
 
 #include <sys/stat.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
@@ -16,26 +12,19 @@
 #include <set>
 #include <thread>
 
+#include "tests/loopback_server.h"
+#include "tests/temp_dir.h"
+
 namespace tollgate::policy::notify {
 namespace {
 
 namespace json = boost::json;
-namespace asio = boost::asio;
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 using std::chrono::sys_seconds;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "notifier_test.XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using tollgate::testing::loopback_server;
+using tollgate::testing::temp_dir;
+using tollgate::testing::tls_identity;
 
 std::vector<std::string> lines_of(const std::filesystem::path& p) {
   std::ifstream in(p);
@@ -64,8 +53,8 @@ TEST(NoticeJson, NewlinesAndQuotesStayInsideOneLine) {
 }
 
 TEST(Outbox, AppendsOneParsableLinePerMessage) {
-  TempDir dir;
-  const auto path = dir.path() / "outbox.jsonl";
+  temp_dir dir;
+  const std::filesystem::path path = dir / "outbox.jsonl";
   {
     auto box = outbox_notifier::open(path);
     ASSERT_TRUE(box.has_value());
@@ -93,8 +82,8 @@ TEST(Outbox, AppendsOneParsableLinePerMessage) {
 }
 
 TEST(Outbox, ConcurrentAppendsNeverInterleave) {
-  TempDir dir;
-  const auto path = dir.path() / "outbox.jsonl";
+  temp_dir dir;
+  const std::filesystem::path path = dir / "outbox.jsonl";
   auto box = outbox_notifier::open(path);
   ASSERT_TRUE(box.has_value());
   constexpr int threads = 4, per_thread = 25;
@@ -124,156 +113,169 @@ TEST(Outbox, ConcurrentAppendsNeverInterleave) {
 }
 
 TEST(Outbox, MissingDirectoryIsAnError) {
-  TempDir dir;
-  EXPECT_EQ(outbox_notifier::open(dir.path() / "nope" / "outbox.jsonl").error(),
+  temp_dir dir;
+  EXPECT_EQ(outbox_notifier::open(dir / "nope/outbox.jsonl").error(),
             errc::open_failed);
 }
 
 TEST(MakeNotifier, OutboxRelativeToDataDir) {
-  TempDir dir;
-  auto n = make_notifier(dir.path(), "outbox.jsonl", "");
+  temp_dir dir;
+  auto n = make_notifier(dir.path(), "outbox.jsonl", {});
   ASSERT_TRUE(n.has_value());
   ASSERT_TRUE((*n)->send(sample()));
-  EXPECT_EQ(lines_of(dir.path() / "outbox.jsonl").size(), 1u);
+  EXPECT_EQ(lines_of(dir / "outbox.jsonl").size(), 1u);
 }
 
 struct url_case {
   std::string url;
   errc error;
 };
-class WebhookUrls : public testing::TestWithParam<url_case> {};
+class WebhookUrls : public ::testing::TestWithParam<url_case> {};
 TEST_P(WebhookUrls, Refused) {
-  EXPECT_EQ(webhook_notifier::create(GetParam().url).error(), GetParam().error);
+  EXPECT_EQ(webhook_notifier::create({.url = GetParam().url}).error(), GetParam().error);
 }
 INSTANTIATE_TEST_SUITE_P(
     Urls, WebhookUrls,
-    testing::Values(url_case{"https://127.0.0.1/hook", errc::https_unsupported},
-                    url_case{"http://example.com/hook", errc::not_loopback},
-                    url_case{"http://10.0.0.1/hook", errc::not_loopback},
-                    url_case{"http://[2001:db8::1]/hook", errc::not_loopback},
-                    url_case{"ftp://127.0.0.1/", errc::bad_url},
-                    url_case{"127.0.0.1:8080", errc::bad_url},
-                    url_case{"not a url", errc::bad_url},
-                    url_case{"http://user:pw@127.0.0.1/", errc::bad_url},
-                    url_case{"http://127.0.0.1:0/", errc::bad_url}));
+    ::testing::Values(url_case{"http://example.com/hook", errc::not_loopback},
+                      url_case{"http://10.0.0.1/hook", errc::not_loopback},
+                      url_case{"http://[2001:db8::1]/hook", errc::not_loopback},
+                      url_case{"ftp://127.0.0.1/", errc::bad_url},
+                      url_case{"127.0.0.1:8080", errc::bad_url},
+                      url_case{"not a url", errc::bad_url},
+                      url_case{"http://user:pw@127.0.0.1/", errc::bad_url},
+                      url_case{"https://user:pw@hooks.example/", errc::bad_url},
+                      url_case{"http://127.0.0.1:0/", errc::bad_url}));
 
-TEST(WebhookUrls, LoopbackAccepted) {
-  EXPECT_TRUE(webhook_notifier::create("http://127.0.0.1:9/hook?x=1").has_value());
-  EXPECT_TRUE(webhook_notifier::create("http://[::1]:9/").has_value());
-  EXPECT_TRUE(webhook_notifier::create("http://localhost/").has_value());
-  EXPECT_TRUE(webhook_notifier::create("http://127.1.2.3/").has_value());
+TEST(WebhookUrls, LoopbackHttpAndAnyHttpsAccepted) {
+  for (const char* url : {"http://127.0.0.1:9/hook?x=1", "http://[::1]:9/", "http://localhost/", "http://127.1.2.3/",
+                          "https://hooks.example.com/notify", "https://10.0.0.1:8443/"})
+    EXPECT_TRUE(webhook_notifier::create({.url = url}).has_value()) << url;
 }
 
-// A one-shot HTTP server on 127.0.0.1:0 that records the request and answers `reply`
-// (or stays silent when reply is empty).
-class HookServer {
- public:
-  explicit HookServer(std::string reply)
-      : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), reply_(std::move(reply)) {
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~HookServer() { finish(); }
-  unsigned short port() const { return port_; }
-  // finish waits for the server thread and returns the request it read.
-  std::string finish() {
-    if (thread_.joinable()) {
-      boost::system::error_code ec;
-      acceptor_.close(ec);  // unblocks accept() if no client ever came
-      thread_.join();
-    }
-    return request_;
-  }
+TEST(WebhookUrls, UnreadableCaFileIsRefusedForHttpsOnly) {
+  const webhook_config https{.url = "https://hooks.example.com/", .ca_file = "/nonexistent/ca.pem"};
+  EXPECT_EQ(webhook_notifier::create(https).error(), errc::ca_file_unreadable);
+  EXPECT_NE(message(errc::ca_file_unreadable).find("webhook_ca_file"), std::string_view::npos);
+  EXPECT_TRUE(webhook_notifier::create({.url = "http://127.0.0.1/", .ca_file = "/nonexistent/ca.pem"}).has_value());
+}
 
- private:
-  void serve() {
-    boost::system::error_code ec;
-    asio::ip::tcp::socket s(io_);
-    acceptor_.accept(s, ec);
-    if (ec) return;
-    const std::size_t head = asio::read_until(s, asio::dynamic_buffer(request_), "\r\n\r\n", ec);
-    if (ec) return;
-    const auto cl = request_.find("Content-Length: ");
-    const std::size_t len = cl == std::string::npos ? 0 : std::stoul(request_.substr(cl + 16));
-    if (request_.size() < head + len) {
-      std::string rest(head + len - request_.size(), '\0');
-      asio::read(s, asio::buffer(rest), ec);
-      request_ += rest;
-    }
-    if (reply_.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(600));  // outlast the client
-      return;
-    }
-    asio::write(s, asio::buffer(reply_), ec);
-  }
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  unsigned short port_ = acceptor_.local_endpoint().port();
-  std::string reply_;
-  std::string request_;
-  std::thread thread_;
-};
+// body_of is the body of a request the receiver read.
+std::string body_of(const std::string& request) { return request.substr(request.find("\r\n\r\n") + 4); }
 
-std::string hook_url(const HookServer& s, std::string_view path) {
-  return "http://127.0.0.1:" + std::to_string(s.port()) + std::string(path);
+// notice_body is what the webhook must POST: the outbox line without its newline.
+std::string notice_body(const notice& n) {
+  std::string line = to_json_line(n);
+  line.pop_back();
+  return line;
 }
 
 TEST(Webhook, PostsTheNoticeAsJson) {
-  HookServer server("HTTP/1.1 204 No Content\r\n\r\n");
-  auto hook = webhook_notifier::create(hook_url(server, "/notify?src=tollgate"));
+  loopback_server server("HTTP/1.1 204 No Content\r\n\r\n");
+  auto hook = webhook_notifier::create({.url = server.url("127.0.0.1", "/notify?src=tollgate")});
   ASSERT_TRUE(hook.has_value());
   auto r = (*hook)->send(sample());
   EXPECT_TRUE(r.has_value()) << message(r.error());
-  const std::string req = server.finish();
+  const std::string req = server.last_request();
   EXPECT_EQ(req.rfind("POST /notify?src=tollgate HTTP/1.1\r\n", 0), 0u) << req;
   EXPECT_NE(req.find("\r\nContent-Type: application/json\r\n"), std::string::npos);
-  EXPECT_NE(req.find("\r\nHost: 127.0.0.1:" + std::to_string(server.port()) + "\r\n"),
-            std::string::npos);
-  const std::string body = req.substr(req.find("\r\n\r\n") + 4);
-  std::string expected = to_json_line(sample());
-  expected.pop_back();
-  EXPECT_EQ(json::parse(body), json::parse(expected));
+  EXPECT_NE(req.find("\r\nHost: 127.0.0.1:" + std::to_string(server.port()) + "\r\n"), std::string::npos);
+  EXPECT_EQ(json::parse(body_of(req)), json::parse(notice_body(sample())));
 }
 
 TEST(Webhook, Non2xxIsAnError) {
-  HookServer server("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
-  auto hook = webhook_notifier::create(hook_url(server, "/"));
+  loopback_server server("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
+  auto hook = webhook_notifier::create({.url = server.url("127.0.0.1", "/")});
   ASSERT_TRUE(hook.has_value());
   EXPECT_EQ((*hook)->send(sample()).error(), errc::http_status);
 }
 
 TEST(Webhook, GarbageAnswerIsBadResponse) {
-  HookServer server("SMTP ready\r\n");
-  auto hook = webhook_notifier::create(hook_url(server, "/"));
+  loopback_server server("SMTP ready\r\n");
+  auto hook = webhook_notifier::create({.url = server.url("127.0.0.1", "/")});
   ASSERT_TRUE(hook.has_value());
   EXPECT_EQ((*hook)->send(sample()).error(), errc::bad_response);
 }
 
 TEST(Webhook, SilentServerTimesOut) {
-  HookServer server("");
-  auto hook = webhook_notifier::create(hook_url(server, "/"), std::chrono::milliseconds(200));
+  loopback_server server("");
+  auto hook = webhook_notifier::create({.url = server.url("127.0.0.1", "/"), .timeout = milliseconds(200)});
   ASSERT_TRUE(hook.has_value());
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ((*hook)->send(sample()).error(), errc::timeout);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(2));
 }
 
 TEST(Webhook, ClosedPortIsConnectFailed) {
   unsigned short port;
   {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-    port = a.local_endpoint().port();
+    loopback_server gone("x");
+    port = gone.port();
   }  // closed: nothing listens there now
-  auto hook = webhook_notifier::create("http://127.0.0.1:" + std::to_string(port) + "/");
+  auto hook = webhook_notifier::create({.url = "http://127.0.0.1:" + std::to_string(port) + "/"});
   ASSERT_TRUE(hook.has_value());
   EXPECT_EQ((*hook)->send(sample()).error(), errc::connect_failed);
 }
 
+// A receiver behind https whose self-signed certificate (for "localhost") is the one
+// CA of a test CA file.
+class HttpsWebhook : public ::testing::Test {
+ protected:
+  std::expected<void, errc> send_to(const loopback_server& s, const char* host, const std::string& ca_file,
+                                    milliseconds timeout = milliseconds(2000)) {
+    auto hook = webhook_notifier::create({.url = s.url(host, "/notify"), .ca_file = ca_file, .timeout = timeout});
+    if (!hook) return std::unexpected(hook.error());
+    return (*hook)->send(sample(token));
+  }
+  const std::string token = "rst_live_credential_do_not_log";
+  temp_dir dir;
+  tls_identity receiver;
+  tls_identity stranger;
+  std::string ca = receiver.write_pem(dir / "ca.pem");
+  std::string stranger_ca = stranger.write_pem(dir / "stranger.pem");
+};
+
+TEST_F(HttpsWebhook, DeliversTheJsonLineIntact) {
+  loopback_server server("HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}", &receiver);
+  auto r = send_to(server, "localhost", ca);
+  ASSERT_TRUE(r.has_value()) << message(r.error());
+  const std::string req = server.last_request();
+  EXPECT_EQ(req.rfind("POST /notify HTTP/1.1\r\n", 0), 0u) << req;
+  EXPECT_NE(req.find("\r\nHost: localhost:" + std::to_string(server.port()) + "\r\n"), std::string::npos);
+  EXPECT_EQ(body_of(req), notice_body(sample(token)));  // byte for byte
+}
+
+TEST_F(HttpsWebhook, UntrustedOrMisnamedReceiverNeverSeesTheToken) {
+  loopback_server server("HTTP/1.1 204 No Content\r\n\r\n", &receiver);
+  const auto untrusted = send_to(server, "localhost", stranger_ca);
+  const auto misnamed = send_to(server, "127.0.0.1", ca);  // the certificate names localhost only
+  EXPECT_EQ(untrusted.error(), errc::untrusted_certificate);
+  EXPECT_EQ(misnamed.error(), errc::host_mismatch);
+  EXPECT_EQ(server.requests(), 0);  // refused during the handshake: nothing was sent
+  for (errc e : {untrusted.error(), misnamed.error()})
+    EXPECT_EQ(message(e).find(token), std::string_view::npos) << message(e);
+}
+
+TEST_F(HttpsWebhook, Non2xxIsHttpStatus) {
+  loopback_server server("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", &receiver);
+  EXPECT_EQ(send_to(server, "localhost", ca).error(), errc::http_status);
+}
+
+TEST_F(HttpsWebhook, ReceiverThatNeverAnswersTimesOutWithinTheBound) {
+  loopback_server server("", &receiver);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(send_to(server, "localhost", ca, milliseconds(300)).error(), errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(300) + seconds(1));
+  EXPECT_EQ(server.requests(), 1);  // it was delivered to a receiver that then said nothing
+}
+
 TEST(MakeNotifier, WebhookWinsWhenConfigured) {
-  TempDir dir;
-  EXPECT_EQ(make_notifier(dir.path(), "outbox.jsonl", "https://hooks.example/x").error(),
-            errc::https_unsupported);
-  EXPECT_FALSE(std::filesystem::exists(dir.path() / "outbox.jsonl"));
+  temp_dir dir;
+  EXPECT_TRUE(make_notifier(dir.path(), "outbox.jsonl", {.url = "https://hooks.example/x"}).has_value());
+  EXPECT_EQ(make_notifier(dir.path(), "outbox.jsonl", {.url = "http://hooks.example/x"}).error(), errc::not_loopback);
+  EXPECT_EQ(make_notifier(dir.path(), "outbox.jsonl", {.url = "https://hooks.example/x", .ca_file = dir / "none.pem"})
+                .error(),
+            errc::ca_file_unreadable);
+  EXPECT_FALSE(std::filesystem::exists(dir / "outbox.jsonl"));
 }
 
 }  // namespace
