@@ -95,7 +95,7 @@ struct services {
   policy::notify::notifier* notifier = nullptr;
   // server.trusted_proxies: peers whose X-Forwarded-For names the client (audit IP,
   // login rate limit, API users' allowed_ips). Empty: the TCP peer is the client.
-  authz::ip_allowlist trusted_proxies;
+  authz::ip_allowlist trusted_proxies{};
 };
 
 // register_routes adds every management and self-service route (all slow) plus
