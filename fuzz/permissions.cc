@@ -121,8 +121,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     if (set->covers(r)) {
       check(kind.has_value(), "covers only valid names");
-      for (const auto& inst : instances(r))
+      for (const auto& inst : instances(r)) {
+        // Filling the wildcards can push an instance past max_permission_bytes: such
+        // a name is invalid, so no grant could cover it.
+        if (validate_permission(inst) != name_kind::concrete) continue;
         check(set->check(inst).granted, "covers is sound");
+      }
     }
   }
   return 0;
