@@ -71,13 +71,22 @@ class token_service {
 
   const config& cfg() const { return cfg_; }
 
+  // jwks_json is the body of GET /.well-known/jwks.json: the public keys of the ring
+  // (the active key and those retired at a restart that still verify); HMAC keys are
+  // never in it, so with HS256 it is {"keys":[]}. openid_configuration is the body of
+  // GET /.well-known/openid-configuration. Both are built by create(), the only place
+  // the ring changes.
+  const std::string& jwks_json() const { return jwks_json_; }
+  const std::string& openid_configuration() const { return openid_configuration_; }
+
  private:
-  token_service(crypto::trust_store& trust, const config& cfg, crypto::key_ring ring)
-      : trust_(trust), cfg_(cfg), ring_(std::move(ring)) {}
+  token_service(crypto::trust_store& trust, const config& cfg, crypto::key_ring ring);
   crypto::trust_store& trust_;
   config cfg_;
   mutable std::mutex mu_;  // guards ring_ (slow path only)
   crypto::key_ring ring_;
+  std::string jwks_json_;
+  std::string openid_configuration_;
 };
 
 // services is what the handlers use.
@@ -99,7 +108,8 @@ struct services {
 };
 
 // register_routes adds every management and self-service route (all slow) plus
-// GET /api/v1/security/openapi.json.
+// GET /api/v1/security/openapi.json, GET /.well-known/jwks.json and
+// GET /.well-known/openid-configuration.
 [[gnu::cold]] void register_routes(engine::route_table& routes, const services& svc);
 
 // openapi_document is the OpenAPI 3.1 document of the whole HTTP surface.

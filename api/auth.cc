@@ -17,6 +17,13 @@ std::span<const std::uint8_t> bytes_of(std::string_view s) {
 
 }  // namespace
 
+token_service::token_service(crypto::trust_store& trust, const config& cfg, crypto::key_ring ring)
+    : trust_(trust),
+      cfg_(cfg),
+      ring_(std::move(ring)),
+      jwks_json_(ring_.jwks_json()),
+      openid_configuration_(discovery_document(cfg_, ring_.entries())) {}
+
 std::expected<std::unique_ptr<token_service>, std::string> token_service::create(
     store::store& db, crypto::trust_store& trust, const config& cfg, std::int64_t now_seconds) {
   std::vector<std::pair<std::string, std::string>> blobs;

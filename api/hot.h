@@ -6,7 +6,8 @@
 // startup on the main thread (they allocate and may block on the store). The hot
 // routes run inline on the shard that read the request and never block, lock, throw
 // or make a syscall of their own once the shard is warm (api/README.md says how that
-// was checked); their per-shard state is created by each shard's first request. The
+// was checked); their per-shard state is built on each shard's thread before it
+// serves, by the start hook of shard_hooks(), which the server must install. The
 // API key routes are slow routes (offload pool: LMDB writes). The issuer reloader
 // owns one thread that re-reads jwks_file documents and publishes them through the
 // trust store; it never touches a shard.
@@ -73,6 +74,15 @@ using caller_fn = std::function<caller(const engine::request&)>;
 // management_caller authenticates API key route callers like every management route
 // (api/api.h: a tollgate access token with a live session). `svc` must outlive it.
 caller_fn management_caller(const services& svc);
+
+// shard_hooks returns the hooks the hot routes need in engine::options::hooks:
+// start builds each shard's state (verifier, scratch, the verified-token cache of
+// token_cache_entries entries, store reader) before the shard serves, so no request
+// allocates it; iteration reports the shard's verifier quiescent once per loop
+// iteration, so the trust store frees retired key sets (rotations, JWKS reloads)
+// even while the shard is idle. Without them every hot route answers 503. `hs` must
+// outlive the server.
+engine::shard_hooks shard_hooks(hot_state& hs);
 
 // metrics_source returns the /metrics contribution of the hot path: verify outcomes
 // by reason and route family, cache hits and misses, rate-limit rejections,

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstring>
 
 #include "api/api.h"
@@ -168,6 +169,9 @@ shard_ctx::shard_ctx(hot_state& hs, std::unique_ptr<store::reader> r)
       cache(hs.cfg_.token_cache_entries, hs.seed_),
       reader(std::move(r)),
       perms(perm_slots),
+      // The cache starts empty, so it is current for the trust store as it is now:
+      // the shard's first request need not clear it (a walk over every entry).
+      trust_version(hs.trust_.version()),
       decode_buf(std::max<std::size_t>(16384, 3 * hs.cfg_.max_token_bytes + 1024)) {}
 
 hot_state::hot_state(store::store& db, crypto::trust_store& trust, const hot_config& cfg)
@@ -241,18 +245,44 @@ std::expected<std::unique_ptr<hot_state>, std::string> hot_state::create(store::
   return hs;
 }
 
+void hot_state::warm_up(unsigned shard) noexcept {
+  // The one time this shard's state is built: it allocates several MB (the
+  // verified-token cache above all) and takes the trust store's and the store's
+  // registration locks, neither of which a request may do.
+  if (shard >= max_shards) {
+    std::fprintf(stderr, "tollgate: shard %u: the hot path supports %zu shards; its hot routes answer 503\n",
+                 shard, max_shards);
+    return;
+  }
+  auto r = db_.make_reader();
+  if (!r) {
+    std::fprintf(stderr, "tollgate: shard %u: store reader: %s; its hot routes answer 503\n", shard,
+                 std::string(store::message_of(r.error())).c_str());
+    return;
+  }
+  owned_[shard] = std::make_unique<shard_ctx>(*this, std::move(*r));
+  shards_[shard].store(owned_[shard].get(), std::memory_order_release);
+}
+
+void hot_state::quiescent(unsigned shard) noexcept {
+  // Relaxed: warm_up stored it on this same thread.
+  if (shard_ctx* c = shard < max_shards ? shards_[shard].load(std::memory_order_relaxed) : nullptr)
+    c->verifier.quiescent();
+}
+
 shard_ctx* hot_state::ctx(const engine::request& req) noexcept {
   if (req.shard == nullptr) return nullptr;
   const unsigned i = req.shard->index();
-  if (i >= max_shards) return nullptr;
-  if (shard_ctx* c = shards_[i].load(std::memory_order_acquire)) return c;
-  // First request on this shard: the one time its state is built (allocates; takes
-  // the trust store's and the store's registration locks once).
-  auto r = db_.make_reader();
-  if (!r) return nullptr;
-  owned_[i] = std::make_unique<shard_ctx>(*this, std::move(*r));
-  shards_[i].store(owned_[i].get(), std::memory_order_release);
-  return owned_[i].get();
+  // Relaxed: warm_up stored it on this same thread before the shard served.
+  return i < max_shards ? shards_[i].load(std::memory_order_relaxed) : nullptr;
+}
+
+engine::shard_hooks shard_hooks(hot_state& hs) {
+  engine::shard_hooks h;
+  h.context = &hs;
+  h.start = [](void* ctx, unsigned shard) noexcept { static_cast<hot_state*>(ctx)->warm_up(shard); };
+  h.iteration = [](void* ctx, unsigned shard) noexcept { static_cast<hot_state*>(ctx)->quiescent(shard); };
+  return h;
 }
 
 void hot_state::count(shard_ctx& c, reason r) noexcept {

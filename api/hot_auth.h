@@ -5,8 +5,8 @@
 // every shard; what it holds that shards share is immutable (forward rules, trusted
 // proxies) or lock-free (the GCRA limiters, the trust store's snapshots, LMDB). Each
 // shard gets its own shard_ctx (verifier, scratch, verified-token cache, permission-set
-// cache, store reader, counters), created by that shard's first request — the one
-// request that allocates — and used only from that shard's thread afterwards.
+// cache, store reader, counters), built by warm_up() on that shard's thread before it
+// serves (engine shard_hooks::start) and used only from that thread afterwards.
 // authenticate() never blocks, locks, throws or makes a syscall of its own once the
 // shard is warm: it allocates only when it compiles a permission set it has not seen
 // (a user's first request, or after a role/group change), and hands rare work (audit
@@ -136,8 +136,15 @@ class hot_state {
   [[gnu::cold]] static std::expected<std::unique_ptr<hot_state>, std::string> create(
       store::store& db, crypto::trust_store& trust, const hot_config& cfg);
 
-  // ctx returns the calling shard's context, creating it on the shard's first request.
-  // nullptr when it cannot be created (the store refused a reader): answer 503.
+  // warm_up builds shard `shard`'s context; run on that shard's thread before it
+  // serves (shard_hooks start). When the store refuses a reader it logs one line and
+  // the shard's hot routes answer 503.
+  [[gnu::cold]] void warm_up(unsigned shard) noexcept;
+  // quiescent reports shard `shard`'s verifier quiescent (shard_hooks iteration: no
+  // request is in progress between loop iterations). Never blocks, never allocates.
+  void quiescent(unsigned shard) noexcept;
+  // ctx returns the calling shard's context, or nullptr when warm_up did not build
+  // one (the store refused a reader, or the hooks were not installed): answer 503.
   shard_ctx* ctx(const engine::request& req) noexcept;
 
   struct failure {

@@ -187,5 +187,10 @@ std::span<const route_spec> user_routes();
 std::span<const route_spec> auth_routes();
 std::span<const route_spec> role_routes();
 std::span<const route_spec> self_service_routes();
+std::span<const route_spec> well_known_routes();
+
+// discovery_document builds the body of GET /.well-known/openid-configuration from
+// the issuer in `cfg` and the algorithms of the signing keys in `keys`.
+[[gnu::cold]] std::string discovery_document(const config& cfg, std::span<const crypto::key_ring::entry> keys);
 
 }  // namespace tollgate::api

@@ -24,7 +24,7 @@ constexpr route_spec doc_routes[] = {
 void register_routes(engine::route_table& routes, const services& svc) {
   for (auto family : {user_routes(), auth_routes(), role_routes(), self_service_routes(),
                       settings_routes(), audit_routes(), password_routes(), two_factor_routes(),
-                      std::span<const route_spec>(doc_routes)}) {
+                      well_known_routes(), std::span<const route_spec>(doc_routes)}) {
     for (const route_spec& r : family) {
       routes.add(r.verb, r.pattern, engine::route_kind::slow,
                  [&svc, fn = r.fn](const engine::request& req, engine::response& res) {

@@ -151,6 +151,7 @@ int serve(std::span<char* const> args) {
   api::hot::register_hot_routes(routes, **hot, api::hot::management_caller(svc));
   engine::options eo = engine_options(*s);
   eo.metrics_sources.push_back(api::hot::metrics_source(**hot));
+  eo.hooks = api::hot::shard_hooks(**hot);
   auto server = engine::server::create(std::move(eo), std::move(routes));
   if (!server) {
     return fail(exit_runtime, "serve: " + s->server.listen + ": " + std::string(engine::message_of(server.error())));

@@ -267,7 +267,9 @@ class verifier {
   struct options {
     std::size_t max_token_bytes = 4096;  // clamped to kMaxTokenBytes
   };
-  // Registers with |store| (takes its mutex: construct at shard startup).
+  // Registers with |store| (takes its mutex: construct at shard startup, on the
+  // shard's thread, which also sets up that thread's BoringSSL error queue so that
+  // no verify() allocates it).
   [[gnu::cold]] verifier(trust_store& store, options opt);
   verifier(trust_store& store) : verifier(store, options{}) {}
   ~verifier();

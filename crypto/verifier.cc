@@ -1,4 +1,6 @@
+#include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,11 +15,15 @@
 namespace tollgate::crypto {
 
 verify_scratch::verify_scratch() : ecdsa_sig_(ECDSA_SIG_new()) {
-  // r and s are preallocated here so verification only overwrites them.
-  if (ecdsa_sig_ == nullptr) {
+  // r and s are preallocated here so verification only overwrites them. A fresh
+  // BIGNUM has no words yet, so each is grown to the largest order (P-384) and
+  // zeroed, which keeps the words: else the first ES256/ES384 verify would allocate.
+  if (ecdsa_sig_ == nullptr || !BN_set_bit(ecdsa_sig_->r, 383) || !BN_set_bit(ecdsa_sig_->s, 383)) {
     std::fputs("tollgate: out of memory allocating verify_scratch\n", stderr);
     std::abort();
   }
+  BN_zero(ecdsa_sig_->r);
+  BN_zero(ecdsa_sig_->s);
 }
 
 verify_scratch::~verify_scratch() { ECDSA_SIG_free(ecdsa_sig_); }
@@ -28,6 +34,10 @@ verifier::verifier(trust_store& store, options opt) : store_(store), opt_(opt) {
   slot_ = slot.get();
   std::lock_guard lock(store_.mu_);
   store_.slots_.push_back(std::move(slot));
+  // BoringSSL allocates a thread's error queue the first time anything uses it, so
+  // the shard's first failed signature check would allocate; built on the shard's
+  // thread at start-up, the verifier makes that happen here instead.
+  ERR_clear_error();
 }
 
 verifier::~verifier() {

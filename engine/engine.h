@@ -159,6 +159,24 @@ class route_table {
 
 enum class io_backend : std::uint8_t { uring, epoll };
 
+// shard_hooks let the layers above keep per-shard state (a verifier, caches) in step
+// with each shard's loop without the engine knowing what it is. Both run on the
+// shard's own thread with its index, 0 .. shards-1. Plain function pointers rather
+// than std::function: `noexcept` is part of their type, so a hook that may throw does
+// not compile, and a call is one indirect call with nothing to allocate.
+struct shard_hooks {
+  void* context = nullptr;  // passed to both; must outlive the server
+  // start runs once before the shard serves: /readyz counts the shard only after it
+  // returns, and the stall detector does not time it. Build per-shard state here so
+  // that no request pays for it. May allocate and may block briefly. Null: none.
+  void (*start)(void* context, unsigned shard) noexcept = nullptr;
+  // iteration runs once per loop iteration, after that iteration's events and
+  // timers, and so at least once a second on an idle shard. It is timed with the
+  // iteration by the stall detector. Never blocks; must not allocate, lock or make a
+  // syscall. Null: none.
+  void (*iteration)(void* context, unsigned shard) noexcept = nullptr;
+};
+
 struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 picks a free port (tests); see server::port()
@@ -182,6 +200,7 @@ struct options {
   std::function<bool()> ready;
   // metrics_sources append Prometheus text for /metrics (called on the offload pool).
   std::vector<std::function<void(std::string& out)>> metrics_sources;
+  shard_hooks hooks;
 };
 
 enum class errc : std::uint8_t {

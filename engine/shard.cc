@@ -88,6 +88,8 @@ void shard::run() {
     }
     loop_ = std::move(*l);
   }
+  const shard_hooks& hooks = shared_.opts.hooks;
+  if (hooks.start != nullptr) hooks.start(hooks.context, index_);
   shared_.serving.fetch_add(1, std::memory_order_release);
   counted_serving_ = true;
   for (;;) {
@@ -102,6 +104,7 @@ void shard::run() {
     }
     loop_->poll(next_timeout());
     expire_timers();
+    if (hooks.iteration != nullptr) hooks.iteration(hooks.context, index_);
     check_stall();
   }
   if (counted_serving_) shared_.serving.fetch_sub(1, std::memory_order_release);

@@ -2,7 +2,8 @@
 // request once warm: every malloc/calloc/realloc (operator new, BoringSSL and LMDB
 // included) made by a thread other than the test's client is counted while warm
 // requests flow, and must be zero; a control request that has to compile a new
-// permission set must be counted.
+// permission set must be counted. A shard's first hot requests allocate nothing
+// either: its state is built before it serves.
 #include <malloc.h>
 
 #include "codec/form.h"
@@ -85,6 +86,53 @@ TEST(HotAlloc, WarmRequestsAllocateNothing) {
   const std::string fresh = srv.ext_token("ext-2", "reports.read");
   counting = true;
   EXPECT_EQ(c.request("GET", "/api/v1/security/auth/verify", {{"Authorization", "Bearer " + fresh}}).status, 200);
+  counting = false;
+  EXPECT_GE(allocations.load(), 1) << "the counter does not see the shard's allocations";
+  srv.stop();
+}
+
+// Regression: a shard's first hot request built its state (verifier, scratch, the
+// verified-token cache, store reader: megabytes) and tripped the stall detector. The
+// engine's own per-connection buffers still grow on a connection's first answers, so
+// a test route that touches no hot-path state grows them first. A first request that
+// needs a permission set still compiles one; these need none but go through the
+// verifier, the cache and the store reader.
+TEST(HotAlloc, FirstRequestsOnAShardAllocateNothing) {
+  is_client_thread = true;
+  hot_server srv;
+  engine::route_table routes;
+  routes.add(engine::method::get, "/test/grow-buffers", engine::route_kind::hot,
+             [](const engine::request&, engine::response& res) {
+               res.add_header("X-Padding", std::string(1024, 'p'));
+               res.set_body("application/json", std::string(16384, 'x'));
+             });
+  srv.start({}, 1, std::move(routes));
+  srv.add_user("usr_alice", "alice", "user", "ses_alice");
+  const std::string no_session = srv.own_token("usr_alice", "ses_gone", "alice");
+  std::string forged = srv.ext_token("ext-1", "bots.use");
+  char& sig = forged[forged.size() - 20];  // mid-signature: every bit of it counts
+  sig = sig == 'A' ? 'B' : 'A';
+
+  client c(srv.port);
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(c.request("GET", "/test/grow-buffers").status, 200);
+  allocations = 0;
+  counting = true;
+  const int unknown_session =
+      c.request("GET", "/api/v1/security/auth/verify", {{"Authorization", "Bearer " + no_session}}).status;
+  const int bad_signature =
+      c.request("GET", "/api/v1/security/auth/verify", {{"Authorization", "Bearer " + forged}}).status;
+  const int no_credential = c.request("GET", "/api/v1/security/auth/forward", {{"X-Original-URI", "/"}}).status;
+  counting = false;
+  EXPECT_EQ(unknown_session, 401);
+  EXPECT_EQ(bad_signature, 401);
+  EXPECT_EQ(no_credential, 401);
+  EXPECT_EQ(allocations.load(), 0);
+
+  // Control: the first valid token compiles its user's permission set.
+  const std::string own = srv.own_token("usr_alice", "ses_alice", "alice");
+  counting = true;
+  EXPECT_EQ(c.request("GET", "/api/v1/security/auth/verify", {{"Authorization", "Bearer " + own}}).status, 200);
   counting = false;
   EXPECT_GE(allocations.load(), 1) << "the counter does not see the shard's allocations";
   srv.stop();

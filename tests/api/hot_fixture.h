@@ -142,8 +142,9 @@ struct hot_server {
   static constexpr const char* own_iss = "http://tollgate.test";
   static constexpr const char* ext_iss = "https://idp.test";
 
-  // start builds everything; `cfg` is adjusted by the caller before.
-  void start(api::hot::hot_config cfg, unsigned shards = 2) {
+  // start builds everything; `cfg` is adjusted by the caller before. `routes` may hold
+  // test routes served beside the hot ones.
+  void start(api::hot::hot_config cfg, unsigned shards = 2, engine::route_table routes = {}) {
     char tmpl[] = "/tmp/tollgate_hot_XXXXXX";
     dir = ::mkdtemp(tmpl);
     store::init_params p;
@@ -182,7 +183,6 @@ struct hot_server {
     ASSERT_TRUE(made) << made.error();
     hs = std::move(*made);
 
-    engine::route_table routes;
     api::hot::register_hot_routes(routes, *hs, [](const engine::request& req) {
       api::hot::caller c;
       c.user_id = std::string(req.header_value("X-Test-User"));
@@ -196,6 +196,7 @@ struct hot_server {
     o.offload_threads = 2;
     o.clock = [] { return engine::unix_time(std::chrono::nanoseconds(test_now_ns().load())); };
     o.metrics_sources.push_back(api::hot::metrics_source(*hs));
+    o.hooks = api::hot::shard_hooks(*hs);
     auto s = engine::server::create(std::move(o), std::move(routes));
     ASSERT_TRUE(s);
     server = std::move(*s);

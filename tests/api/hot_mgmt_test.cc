@@ -36,6 +36,7 @@ class HotMgmt : public ::testing::Test {
     o.shards = 2;
     o.pin_shards = false;
     o.offload_threads = 2;
+    o.hooks = hot::shard_hooks(*hs_);
     srv_ = std::move(engine::server::create(o, std::move(routes)).value());
     thread_ = std::thread([this] { srv_->run(); });
     for (int i = 0; i < 500 && http(port(), "GET", "/readyz").status != 200; ++i)

@@ -226,6 +226,25 @@ TEST_F(HotTest, RevocationIsImmediateOnEveryShard) {
   each_connection(8, [&](client& c) { EXPECT_EQ(c.request("GET", verify_path, bearer(tb)).status, 401); });
 }
 
+// Regression: nothing called verifier::quiescent(), so a key set replaced by a
+// rotation or a JWKS reload stayed allocated until every shard verified another
+// token. No request follows the publish here: only the shards' per-iteration hook
+// moves their verifiers past the retired snapshot.
+TEST_F(HotTest, RetiredKeySetIsFreedWhileShardsIdle) {
+  client c(srv.port);
+  EXPECT_EQ(c.request("GET", verify_path, bearer(srv.ext_token("ext-user-3", "bots.use"))).status, 200);
+  auto other = crypto::signing_key::generate(crypto::alg::es256, 0);
+  ASSERT_TRUE(other);
+  ASSERT_EQ(srv.trust.replace_keys("corp-idp", {{other->kid(), *other->make_verifier()}}), crypto::errc::ok);
+  std::size_t held = srv.trust.reclaim();
+  // An idle loop wakes at least once a second.
+  for (int i = 0; i < 50 && held != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    held = srv.trust.reclaim();
+  }
+  EXPECT_EQ(held, 0u);
+}
+
 TEST(HotRateLimit, ExactAcrossShards) {
   hot_server srv;
   api::hot::hot_config cfg;

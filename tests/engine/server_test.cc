@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -100,6 +101,30 @@ void expect_error_then_close(std::uint16_t port, std::string_view request, int s
     EXPECT_EQ(r->header("Connection"), "close");
   }
   EXPECT_TRUE(c.at_eof());
+}
+
+// ready_status asks /readyz on `c` until it answers 200 or 3 s pass, and returns the
+// last status (0: the connection failed).
+int ready_status(client& c) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    if (!c.send(get("/readyz"))) return 0;
+    auto r = c.read_response();
+    if (!r) return 0;
+    if (r->status == 200 || std::chrono::steady_clock::now() - t0 >= 3s) return r->status;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+// stalls reads tollgate_shard_stalls_total from /metrics on `c` (-1: no answer or no
+// such line).
+int stalls(client& c) {
+  if (!c.send(get("/metrics"))) return -1;
+  auto r = c.read_response();
+  if (!r) return -1;
+  constexpr std::string_view name = "\ntollgate_shard_stalls_total ";
+  const auto at = r->body.find(name);
+  return at == std::string::npos ? -1 : std::stoi(r->body.substr(at + name.size()));
 }
 
 TEST_P(server_test, keep_alive_serves_many_requests_on_one_connection) {
@@ -466,16 +491,7 @@ TEST_P(server_test, readyz_follows_the_ready_callback) {
   expect_json_error(c.read_response(), 503, "not_ready");
   ready = true;
   // Every shard must also be serving; the other shard's thread may still be starting.
-  int status = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  while (status != 200 && std::chrono::steady_clock::now() - t0 < 3s) {
-    ASSERT_TRUE(c.send(get("/readyz")));
-    auto r = c.read_response();
-    ASSERT_TRUE(r.has_value());
-    status = r->status;
-    if (status != 200) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_EQ(status, 200);
+  EXPECT_EQ(ready_status(c), 200);
   srv->stop();  // draining: not ready any more (or already closed)
   ASSERT_TRUE(c.send(get("/readyz")));
   auto r = c.read_response();
@@ -645,12 +661,44 @@ TEST_P(server_test, stall_detector_counts_a_blocking_hot_route) {
   client c(port());
   ASSERT_TRUE(c.send(get("/blocks")));
   ASSERT_TRUE(c.read_response().has_value());
-  ASSERT_TRUE(c.send(get("/metrics")));
-  auto r = c.read_response();
-  ASSERT_TRUE(r.has_value());
-  const auto at = r->body.find("\ntollgate_shard_stalls_total ");
-  ASSERT_NE(at, std::string::npos);
-  EXPECT_GE(std::stoi(r->body.substr(at + 29)), 1);
+  EXPECT_GE(stalls(c), 1);
+}
+
+// The start hook runs on each shard before it counts as serving and is not timed as a
+// stall; the iteration hook keeps running on an idle shard (its loop wakes at least
+// once a second), which is what lets per-shard state report quiescence.
+TEST_P(server_test, shard_hooks_run_before_serving_and_every_iteration) {
+  struct seen {
+    std::array<std::atomic<int>, 2> started{};
+    std::array<std::atomic<long>, 2> iterations{};
+    std::atomic<bool> iterated_before_start{false};
+  } hooks_seen;
+  options o;
+  o.stall_threshold = 30ms;
+  o.hooks.context = &hooks_seen;
+  o.hooks.start = [](void* ctx, unsigned shard) noexcept {
+    auto& h = *static_cast<seen*>(ctx);
+    std::this_thread::sleep_for(80ms);  // slow warm-up: must neither stall nor serve early
+    h.started[shard].fetch_add(1);
+  };
+  o.hooks.iteration = [](void* ctx, unsigned shard) noexcept {
+    auto& h = *static_cast<seen*>(ctx);
+    if (h.started[shard].load() == 0) h.iterated_before_start = true;
+    h.iterations[shard].fetch_add(1);
+  };
+  start(o);
+  client c(port());
+  ASSERT_EQ(ready_status(c), 200);
+  EXPECT_EQ(hooks_seen.started[0].load(), 1);
+  EXPECT_EQ(hooks_seen.started[1].load(), 1);
+  const long before[2] = {hooks_seen.iterations[0].load(), hooks_seen.iterations[1].load()};
+  std::this_thread::sleep_for(1500ms);  // no traffic: only the loops' own wake-ups
+  EXPECT_GT(hooks_seen.iterations[0].load(), before[0]);
+  EXPECT_GT(hooks_seen.iterations[1].load(), before[1]);
+  EXPECT_FALSE(hooks_seen.iterated_before_start.load());
+  EXPECT_EQ(stalls(c), 0);
+  srv->stop();  // the hooks point at this frame
+  runner.join();
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, server_test, ::testing::Values(io_backend::uring, io_backend::epoll),
