@@ -38,12 +38,6 @@ std::optional<store::time_ns> parse_rfc3339(std::string_view s) {
   return duration_cast<nanoseconds>(t.time_since_epoch()).count();
 }
 
-// client_text is the audit's client address under the hot path's trusted-proxy rule.
-std::string client_text(const hot_state& hs, const engine::request& req) {
-  auto client = hs.client_of(req);
-  return (client ? *client : req.peer).to_string();
-}
-
 json::array strings_of(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) a.emplace_back(s);
@@ -166,7 +160,7 @@ std::expected<std::pair<store::api_key_record, std::string>, error> create(
   k.expires_at = body->expires_at;
   auto w = hs.db().write([&](store::write_txn& t) -> store::result<void> {
     if (auto ok = t.put_api_key(k); !ok) return ok;
-    auto e = audit_from(client_text(hs, req), req, actor, owner_id, "api_key_create", true, {{"key_id", k.key_id}, {"name", k.name}});
+    auto e = audit_from(client_ip(hs.trusted_proxies(), req), req, actor, owner_id, "api_key_create", true, {{"key_id", k.key_id}, {"name", k.name}});
     if (auto id = t.append_audit(e); !id) return std::unexpected(id.error());
     return {};
   });
@@ -255,7 +249,7 @@ void register_api_key_routes(engine::route_table& routes, hot_state& hs, caller_
                  if (k->revoked_at != 0) return {};  // repeatable
                  k->revoked_at = req.now.time_since_epoch().count();
                  if (auto ok = t.put_api_key(*k); !ok) return ok;
-                 auto e = audit_from(client_text(hs, req), req, c->user_id, k->user_id, "api_key_revoke", true, {{"key_id", key_id}});
+                 auto e = audit_from(client_ip(hs.trusted_proxies(), req), req, c->user_id, k->user_id, "api_key_revoke", true, {{"key_id", key_id}});
                  if (auto id = t.append_audit(e); !id) return std::unexpected(id.error());
                  return {};
                });

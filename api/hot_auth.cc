@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "api/api.h"
+#include "api/internal.h"
 
 namespace tollgate::api::hot {
 
@@ -245,23 +246,24 @@ std::expected<std::unique_ptr<hot_state>, std::string> hot_state::create(store::
   return hs;
 }
 
-void hot_state::warm_up(unsigned shard) noexcept {
+bool hot_state::warm_up(unsigned shard) noexcept {
   // The one time this shard's state is built: it allocates several MB (the
   // verified-token cache above all) and takes the trust store's and the store's
   // registration locks, neither of which a request may do.
   if (shard >= max_shards) {
     std::fprintf(stderr, "tollgate: shard %u: the hot path supports %zu shards; its hot routes answer 503\n",
                  shard, max_shards);
-    return;
+    return false;
   }
   auto r = db_.make_reader();
   if (!r) {
     std::fprintf(stderr, "tollgate: shard %u: store reader: %s; its hot routes answer 503\n", shard,
                  std::string(store::message_of(r.error())).c_str());
-    return;
+    return false;
   }
   owned_[shard] = std::make_unique<shard_ctx>(*this, std::move(*r));
   shards_[shard].store(owned_[shard].get(), std::memory_order_release);
+  return true;
 }
 
 void hot_state::quiescent(unsigned shard) noexcept {
@@ -280,7 +282,7 @@ shard_ctx* hot_state::ctx(const engine::request& req) noexcept {
 engine::shard_hooks shard_hooks(hot_state& hs) {
   engine::shard_hooks h;
   h.context = &hs;
-  h.start = [](void* ctx, unsigned shard) noexcept { static_cast<hot_state*>(ctx)->warm_up(shard); };
+  h.start = [](void* ctx, unsigned shard) noexcept { return static_cast<hot_state*>(ctx)->warm_up(shard); };
   h.iteration = [](void* ctx, unsigned shard) noexcept { static_cast<hot_state*>(ctx)->quiescent(shard); };
   return h;
 }
@@ -291,9 +293,7 @@ void hot_state::count(shard_ctx& c, reason r) noexcept {
 }
 
 std::expected<engine::ip_address, authz::cidr_errc> hot_state::client_of(const engine::request& req) const noexcept {
-  // Several X-Forwarded-For lines are rare; the first is used when the peer is not
-  // trusted anyway, and client_address only reads it for trusted peers.
-  return authz::client_address(req.peer, req.header_value("X-Forwarded-For"), trusted_);
+  return api::client_of(trusted_, req);
 }
 
 // ---- permission sets

@@ -137,9 +137,9 @@ class hot_state {
       store::store& db, crypto::trust_store& trust, const hot_config& cfg);
 
   // warm_up builds shard `shard`'s context; run on that shard's thread before it
-  // serves (shard_hooks start). When the store refuses a reader it logs one line and
-  // the shard's hot routes answer 503.
-  [[gnu::cold]] void warm_up(unsigned shard) noexcept;
+  // serves (shard_hooks start). When the store refuses a reader it logs one line,
+  // returns false (the shard is not ready) and the shard's hot routes answer 503.
+  [[gnu::cold]] bool warm_up(unsigned shard) noexcept;
   // quiescent reports shard `shard`'s verifier quiescent (shard_hooks iteration: no
   // request is in progress between loop iterations). Never blocks, never allocates.
   void quiescent(unsigned shard) noexcept;
@@ -168,6 +168,7 @@ class hot_state {
 
   // client_of applies the trusted_proxies rule to the request.
   std::expected<engine::ip_address, authz::cidr_errc> client_of(const engine::request& req) const noexcept;
+  const authz::ip_allowlist& trusted_proxies() const { return trusted_; }
 
   // limit counts one request of the identity's subject against verify_per_subject.
   authz::decision limit(const identity& id, engine::unix_time now) noexcept;

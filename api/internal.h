@@ -93,9 +93,11 @@ std::string random_token(std::string_view prefix, std::size_t bytes);
 // (authz::client_address) over svc.trusted_proxies, or the TCP peer when a trusted
 // proxy sent an unreadable X-Forwarded-For (for audit and rate limiting; allowlist
 // checks use client_of and refuse such requests).
-std::string client_ip(const services& svc, const engine::request& req);
-std::expected<engine::ip_address, authz::cidr_errc> client_of(const services& svc,
-                                                              const engine::request& req);
+// `trusted` is services::trusted_proxies on management routes, the hot path's own
+// compiled copy on the hot routes. client_of never allocates.
+std::string client_ip(const authz::ip_allowlist& trusted, const engine::request& req);
+std::expected<engine::ip_address, authz::cidr_errc> client_of(const authz::ip_allowlist& trusted,
+                                                              const engine::request& req) noexcept;
 
 // Validation of names the API accepts.
 std::optional<http_error> check_username(std::string_view field_name, std::string_view v);

@@ -8,7 +8,7 @@ namespace tollgate::api {
 
 std::optional<http_error> login_rate_limited(const services& svc, const engine::request& req) {
   if (svc.login_limiter == nullptr) return std::nullopt;
-  auto d = svc.login_limiter->allow(client_ip(svc, req), req.now);
+  auto d = svc.login_limiter->allow(client_ip(svc.trusted_proxies, req), req.now);
   if (d.allowed) return std::nullopt;
   http_error e{429, "rate_limited", "too many login attempts; retry later"};
   e.retry_after = static_cast<std::int64_t>(std::max<std::uint64_t>(1, authz::ceil_seconds(d.retry_after)));
@@ -79,7 +79,7 @@ store::result<http_error> login_failure(const services& svc, store::write_txn& t
 bool ip_allowed(const services& svc, const store::user& u, const engine::request& req) {
   auto list = authz::ip_allowlist::from_strings(std::span<const std::string>(u.allowed_ips));
   if (!list) return false;
-  auto ip = client_of(svc, req);
+  auto ip = client_of(svc.trusted_proxies, req);
   return ip && list->contains(*ip);
 }
 

@@ -174,7 +174,7 @@ outcome<login_result> do_login(const services& svc, const engine::request& req,
     s.id = new_id("ses_");
     s.user_id = u->id;
     s.created_at = s.last_activity = now;
-    s.ip_address = client_ip(svc, req);
+    s.ip_address = client_ip(svc.trusted_proxies, req);
     s.user_agent = std::string(req.header_value("User-Agent").substr(0, 512));
     if (auto ok2 = t.put_session(s); !ok2) return ok2;
     out.refresh_token = random_token(refresh_prefix, 32);

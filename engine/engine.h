@@ -167,9 +167,11 @@ enum class io_backend : std::uint8_t { uring, epoll };
 struct shard_hooks {
   void* context = nullptr;  // passed to both; must outlive the server
   // start runs once before the shard serves: /readyz counts the shard only after it
-  // returns, and the stall detector does not time it. Build per-shard state here so
-  // that no request pays for it. May allocate and may block briefly. Null: none.
-  void (*start)(void* context, unsigned shard) noexcept = nullptr;
+  // returns true (false: the shard still serves, but /readyz stays 503, so a shard
+  // whose state could not be built is never reported ready), and the stall detector
+  // does not time it. Build per-shard state here so that no request pays for it. May
+  // allocate and may block briefly. Null: none.
+  bool (*start)(void* context, unsigned shard) noexcept = nullptr;
   // iteration runs once per loop iteration, after that iteration's events and
   // timers, and so at least once a second on an idle shard. It is timed with the
   // iteration by the stall detector. Never blocks; must not allocate, lock or make a

@@ -89,9 +89,10 @@ void shard::run() {
     loop_ = std::move(*l);
   }
   const shard_hooks& hooks = shared_.opts.hooks;
-  if (hooks.start != nullptr) hooks.start(hooks.context, index_);
-  shared_.serving.fetch_add(1, std::memory_order_release);
-  counted_serving_ = true;
+  if (hooks.start == nullptr || hooks.start(hooks.context, index_)) {
+    shared_.serving.fetch_add(1, std::memory_order_release);
+    counted_serving_ = true;
+  }
   for (;;) {
     if (!draining_ && shared_.stopping.load(std::memory_order_acquire)) begin_drain();
     if (draining_) {

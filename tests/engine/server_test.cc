@@ -680,6 +680,7 @@ TEST_P(server_test, shard_hooks_run_before_serving_and_every_iteration) {
     auto& h = *static_cast<seen*>(ctx);
     std::this_thread::sleep_for(80ms);  // slow warm-up: must neither stall nor serve early
     h.started[shard].fetch_add(1);
+    return true;
   };
   o.hooks.iteration = [](void* ctx, unsigned shard) noexcept {
     auto& h = *static_cast<seen*>(ctx);
@@ -699,6 +700,18 @@ TEST_P(server_test, shard_hooks_run_before_serving_and_every_iteration) {
   EXPECT_EQ(stalls(c), 0);
   srv->stop();  // the hooks point at this frame
   runner.join();
+}
+
+TEST_P(server_test, a_shard_whose_start_hook_fails_serves_but_is_never_ready) {
+  options o;
+  o.hooks.start = [](void*, unsigned shard) noexcept { return shard != 1; };
+  start(o);
+  client c(port());
+  EXPECT_EQ(ready_status(c), 503);  // asked for 3 s
+  ASSERT_TRUE(c.send(get("/healthz")));
+  auto live = c.read_response();
+  ASSERT_TRUE(live.has_value());
+  EXPECT_EQ(live->status, 200);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, server_test, ::testing::Values(io_backend::uring, io_backend::epoll),
