@@ -109,13 +109,15 @@ class unverified_jws {
                                                        std::size_t max_token_bytes,
                                                        verify_scratch& scratch) noexcept;
   friend class verifier;
-  // Members are left uninitialised: parse() assigns every one before it can fail, so
-  // the verifier keeps one on its stack without a 120-byte clear and without a copy
-  // out of a std::expected (GCC 12 made them `rep stosq` and `rep movsl`, ~10 ns each
-  // on the AMD build machine).
+  // Members are left uninitialised: parse() assigns every one when it succeeds (on
+  // failure nobody reads them), so the verifier keeps one on its stack without a
+  // 120-byte clear and without a copy out of a std::expected (GCC 12 made them `rep
+  // stosq` and `rep movsl`, ~10 ns each on the AMD build machine).
   unverified_jws() = default;
   // parse is parse_jws() into *this.
   errc parse(std::string_view token, std::size_t max_token_bytes, verify_scratch& scratch) noexcept;
+  // parse_header decodes header_b64_ into scratch.header_ and parses it.
+  errc parse_header(verify_scratch& scratch) noexcept;
   alg alg_;
   bool has_kid_;
   std::string_view kid_, typ_, signing_input_, header_b64_, payload_b64_, signature_b64_;
@@ -239,6 +241,19 @@ class verify_scratch {
   alignas(64) std::array<char, kMaxTokenBytes / 4 * 3 + 1> payload_;
   alignas(64) std::array<std::uint8_t, kMaxSignatureBytes> signature_;
   std::array<std::string_view, kMaxCrit> crit_;
+  // The last header segment that parsed and what it parsed to (kid, typ and crit
+  // point into header_, which holds its decoded bytes). Tokens signed by one key carry
+  // the same header, so unverified_jws::parse compares the segment with this one and
+  // reuses the result instead of decoding and parsing it again: the same bytes give
+  // the same result. memo_size_ == 0 means none (a header segment is never empty);
+  // longer segments are not kept.
+  static constexpr std::size_t kMemoHeaderBytes = 256;
+  std::array<char, kMemoHeaderBytes> memo_segment_;
+  std::size_t memo_size_ = 0;
+  alg memo_alg_;
+  bool memo_has_kid_;
+  std::string_view memo_kid_, memo_typ_;
+  std::size_t memo_ncrit_;
   token_claims claims_;
   claim_arrays arrays_;
   std::string_view failed_issuer_;
