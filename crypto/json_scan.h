@@ -212,7 +212,7 @@ class json_scanner {
     // Bytes 0, 4 and 5 (little-endian) are '"', '"' and ':'.
     if ((w & 0x0000ffff000000ffull) != 0x00003a2200000022ull) return false;
     const auto* n = reinterpret_cast<const unsigned char*>(p_ + 1);
-    if (!(kPlain[n[0]] & kPlain[n[1]] & kPlain[n[2]])) return false;
+    if (!kPlain[n[0]] || !kPlain[n[1]] || !kPlain[n[2]]) return false;
     name = std::string_view(p_ + 1, 3);
     p_ += 6;
     return true;
