@@ -212,8 +212,8 @@ class trust_store {
 };
 
 // verify_scratch is the per-shard working memory of verification: fixed buffers for
-// the decoded header, payload and signature, the claim views, and a preallocated
-// ECDSA_SIG. Construct one per shard at startup (it allocates once); reuse it for every
+// the decoded header, payload and signature, the claim views, a memo of the last
+// header segment and what it parsed to, and a preallocated ECDSA_SIG. Construct one per shard at startup (it allocates once); reuse it for every
 // request. About 30 KiB.
 // WARNING: every view a verify() or parse_jws() returns points into this object and
 // is invalidated by its next use.
