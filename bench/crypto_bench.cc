@@ -67,7 +67,7 @@ struct fixture {
   signing_key es = *signing_key::generate(alg::es256, kNow);
   signing_key ed = *signing_key::generate(alg::eddsa, kNow);
   bssl::UniquePtr<RSA> rsa;
-  std::string hs_token, es_token, ed_token, rs_token, rs_kid = "rsa1";
+  std::string hs_token, hs_token2, es_token, ed_token, rs_token, rs_kid = "rsa1";
   trust_store store;
   verifier v{store};
   verify_scratch scratch;
@@ -79,10 +79,14 @@ struct fixture {
     if (!RSA_generate_key_ex(rsa.get(), 2048, e.get(), nullptr)) std::abort();
     // An external issuer's HS256 token with a short kid (the signer's kids are 43-char
     // thumbprints, which would make this token ~360 bytes).
-    std::string hs_input = b64(R"({"alg":"HS256","kid":"hs1"})") + "." + b64(payload_json());
-    std::uint8_t mac[32];
-    detail::hmac_sha256(secret).compute(hs_input.data(), hs_input.size(), mac);
-    hs_token = hs_input + "." + b64(std::string_view(reinterpret_cast<const char*>(mac), 32));
+    auto hs = [&](std::string_view kid) {
+      std::string input = b64(R"({"alg":"HS256","kid":")" + std::string(kid) + "\"}") + "." + b64(payload_json());
+      std::uint8_t mac[32];
+      detail::hmac_sha256(secret).compute(input.data(), input.size(), mac);
+      return input + "." + b64(std::string_view(reinterpret_cast<const char*>(mac), 32));
+    };
+    hs_token = hs("hs1");
+    hs_token2 = hs("hs2");  // same key under a second kid: another header segment
     es_token = *es.sign(payload_json());
     ed_token = *ed.sign(payload_json());
     std::string input = b64(R"({"alg":"RS256","kid":"rsa1"})") + "." + b64(payload_json());
@@ -103,9 +107,10 @@ struct fixture {
     cfg.issuer = "https://idp.example.com";
     cfg.audiences = {"api"};
     cfg.algorithms = 0xffff;
-    store.set_issuer(cfg, {key_entry{"hs1", *make_hmac_key(secret)}, key_entry{es.kid(), *es.make_verifier()},
+    store.set_issuer(cfg, {key_entry{"hs1", *make_hmac_key(secret)}, key_entry{"hs2", *make_hmac_key(secret)},
+                           key_entry{es.kid(), *es.make_verifier()},
                            key_entry{ed.kid(), *ed.make_verifier()}, key_entry{rs_kid, *make_verify_key(rj)}});
-    for (const std::string* t : {&hs_token, &es_token, &ed_token, &rs_token}) {
+    for (const std::string* t : {&hs_token, &hs_token2, &es_token, &ed_token, &rs_token}) {
       auto r = v.verify(*t, kNow, scratch);
       if (!r) {
         std::fprintf(stderr, "bench setup: token does not verify: %s\n", std::string(message_of(r.error())).c_str());
@@ -131,6 +136,20 @@ void verify_loop(benchmark::State& state, const std::string& token) {
 }
 
 void BM_VerifyHS256Full(benchmark::State& state) { verify_loop(state, fx().hs_token); }
+// Two tokens with different headers in turn: every verification misses the scratch's
+// memo of the last header and decodes and parses its header again.
+void BM_VerifyHS256FullHeaderMiss(benchmark::State& state) {
+  fixture& f = fx();
+  const std::string* tokens[2] = {&f.hs_token, &f.hs_token2};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto r = f.v.verify(*tokens[i ^= 1], kNow, f.scratch);
+    benchmark::DoNotOptimize(r);
+    if (!r) state.SkipWithError("verification failed");
+  }
+  state.counters["token_bytes"] = static_cast<double>(f.hs_token.size());
+}
+BENCHMARK(BM_VerifyHS256FullHeaderMiss);
 void BM_VerifyES256(benchmark::State& state) { verify_loop(state, fx().es_token); }
 void BM_VerifyRS256(benchmark::State& state) { verify_loop(state, fx().rs_token); }
 void BM_VerifyEdDSA(benchmark::State& state) { verify_loop(state, fx().ed_token); }
@@ -248,6 +267,32 @@ void BM_HmacShaStateCopy(benchmark::State& state) {
     benchmark::DoNotOptimize(out);
   }
 }
+// What hmac_key did for SHA-256 before it padded the blocks itself: copy the
+// precomputed SHA256_CTX pair, SHA256_Update + SHA256_Final twice.
+void BM_HmacSha256UpdateFinal(benchmark::State& state) {
+  split s = split_token(fx().hs_token);
+  std::uint8_t pad[64];
+  SHA256_CTX inner, outer;
+  for (int i = 0; i < 64; ++i) pad[i] = static_cast<std::uint8_t>((i < 32 ? fx().secret[i] : 0) ^ 0x36);
+  SHA256_Init(&inner);
+  SHA256_Update(&inner, pad, 64);
+  for (int i = 0; i < 64; ++i) pad[i] = static_cast<std::uint8_t>((i < 32 ? fx().secret[i] : 0) ^ 0x5c);
+  SHA256_Init(&outer);
+  SHA256_Update(&outer, pad, 64);
+  std::uint8_t out[32], check[32];
+  detail::hmac_sha256(fx().secret).compute(s.input.data(), s.input.size(), check);
+  for (auto _ : state) {
+    SHA256_CTX c = inner;
+    SHA256_Update(&c, s.input.data(), s.input.size());
+    std::uint8_t ih[32];
+    SHA256_Final(ih, &c);
+    c = outer;
+    SHA256_Update(&c, ih, 32);
+    SHA256_Final(out, &c);
+    benchmark::DoNotOptimize(out);
+  }
+  if (std::memcmp(out, check, 32) != 0) state.SkipWithError("differs from hmac_key");
+}
 void BM_HmacCtxCopy(benchmark::State& state) {
   split s = split_token(fx().hs_token);
   bssl::ScopedHMAC_CTX tmpl, work;
@@ -273,6 +318,7 @@ void BM_HmacRekeyEachCall(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_HmacShaStateCopy);
+BENCHMARK(BM_HmacSha256UpdateFinal);
 BENCHMARK(BM_HmacCtxCopy);
 BENCHMARK(BM_HmacRekeyEachCall);
 

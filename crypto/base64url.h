@@ -1,4 +1,5 @@
-// crypto/base64url.h — strict, table-driven base64url (RFC 4648 §5, no padding).
+// crypto/base64url.h — strict base64url (RFC 4648 §5, no padding). decode() works in
+// 32-character AVX2 blocks when the CPU has AVX2 and through lookup tables otherwise.
 //
 // Threading: pure functions over caller buffers; no state, no allocation, callable from
 // any thread concurrently.
@@ -38,7 +39,9 @@ std::expected<std::size_t, errc> decode(std::string_view in, std::span<std::uint
 // |in| is empty as well — callers size it with encoded_size).
 std::size_t encode(std::span<const std::uint8_t> in, std::span<char> out) noexcept;
 
-// is_canonical returns true when decode() would accept |in|; it does not write.
+// is_canonical returns true when decode() would accept |in|; it does not write. It
+// always runs the table loop, so it is the reference decode()'s AVX2 path is tested
+// against (tests/crypto/base64url_test.cc, fuzz/base64url.cc).
 bool is_canonical(std::string_view in) noexcept;
 
 }  // namespace tollgate::crypto::base64url

@@ -7,8 +7,6 @@ namespace {
 
 inline bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-
-
 inline int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -63,111 +61,18 @@ inline std::size_t utf8_length(const unsigned char* r, const unsigned char* end)
 
 }  // namespace
 
-errc json_scanner::finish() noexcept {
-  ws();
-  return p_ == end_ && depth_ == 0 ? errc::ok : errc::bad_json;
+bool json_scanner::is_duplicate(std::size_t d, std::string_view name, std::uint64_t prefix) const noexcept {
+  for (std::size_t i = object_base_[d]; i < names_top_; ++i) {
+    const name_ref& n = names_[i];
+    if (n.prefix == prefix && n.size == name.size() &&
+        (name.size() <= 8 || std::memcmp(n.data + 8, name.data() + 8, name.size() - 8) == 0))
+      return true;
+  }
+  return false;
 }
 
-errc json_scanner::begin_object() noexcept {
-  ws();
-  if (p_ == end_ || *p_ != '{') return errc::bad_json;
-  if (depth_ == kMaxDepth) return errc::too_complex;
-  ++p_;
-  first_[depth_] = true;
-  object_base_[depth_] = names_top_;
-  seen_[depth_] = 0;
-  ++depth_;
-  return errc::ok;
-}
-
-errc json_scanner::next_member(std::string_view& name, bool& more) noexcept {
-  std::size_t d = depth_ - 1;
-  ws();
-  if (p_ == end_) return errc::bad_json;
-  if (*p_ == '}') {
-    ++p_;
-    names_top_ = object_base_[d];
-    --depth_;
-    more = false;
-    return errc::ok;
-  }
-  if (!first_[d]) {
-    if (*p_ != ',') return errc::bad_json;
-    ++p_;
-    ws();
-    if (p_ == end_) return errc::bad_json;
-  }
-  first_[d] = false;
-  if (*p_ != '"') return errc::bad_json;
-  if (errc e = raw_string(name); e != errc::ok) return e;
-  ws();
-  if (p_ == end_ || *p_ != ':') return errc::bad_json;
-  ++p_;
-  // Linear search: objects in tokens have a handful of members, and kMaxNames bounds
-  // the worst case an attacker can force.
-  std::uint64_t prefix = 0;
-  if (end_ - name.data() >= 8) {
-    std::memcpy(&prefix, name.data(), 8);  // one unaligned load, then keep |size| bytes
-    if (name.size() < 8) prefix &= (std::uint64_t{1} << (8 * name.size())) - 1;
-  } else {
-    std::memcpy(&prefix, name.data(), name.size() < 8 ? name.size() : 8);
-  }
-  std::uint64_t bit = std::uint64_t{1} << ((prefix * 0x9e3779b97f4a7c15ull + name.size()) >> 58);
-  if (seen_[d] & bit) {
-    for (std::size_t i = object_base_[d]; i < names_top_; ++i) {
-      const name_ref& n = names_[i];
-      if (n.prefix == prefix && n.size == name.size() &&
-          (name.size() <= 8 || std::memcmp(n.data + 8, name.data() + 8, name.size() - 8) == 0))
-        return errc::duplicate_claim;
-    }
-  }
-  seen_[d] |= bit;
-  if (names_top_ == kMaxNames) return errc::too_complex;
-  names_[names_top_++] = name_ref{name.data(), name.size(), prefix};
-  more = true;
-  return errc::ok;
-}
-
-errc json_scanner::begin_array() noexcept {
-  ws();
-  if (p_ == end_ || *p_ != '[') return errc::bad_json;
-  if (depth_ == kMaxDepth) return errc::too_complex;
-  ++p_;
-  first_[depth_] = true;
-  ++depth_;
-  return errc::ok;
-}
-
-errc json_scanner::next_element(bool& more) noexcept {
-  std::size_t d = depth_ - 1;
-  ws();
-  if (p_ == end_) return errc::bad_json;
-  if (*p_ == ']') {
-    ++p_;
-    --depth_;
-    more = false;
-    return errc::ok;
-  }
-  if (!first_[d]) {
-    if (*p_ != ',') return errc::bad_json;
-    ++p_;
-    ws();
-    if (p_ == end_) return errc::bad_json;
-  }
-  first_[d] = false;
-  more = true;
-  return errc::ok;
-}
-
-errc json_scanner::string(std::string_view& out) noexcept {
-  char c = peek();
-  if (c == '"') return raw_string(out);
-  if (c == '\0') return errc::bad_json;
-  return errc::wrong_claim_type;
-}
-
-errc json_scanner::raw_string_slow(std::string_view& out, char* first_special) noexcept {
-  auto* r = reinterpret_cast<unsigned char*>(first_special);
+errc json_scanner::raw_string_slow(std::string_view& out, char* special) noexcept {
+  auto* r = reinterpret_cast<unsigned char*>(special);
   auto* end = reinterpret_cast<unsigned char*>(end_);
   char* start = p_ + 1;
   // Slow path from the first special byte: |w| trails |r| once an escape has been seen.
@@ -260,16 +165,18 @@ errc json_scanner::number() noexcept {
   return errc::ok;
 }
 
-errc json_scanner::integer(std::int64_t& out) noexcept {
-  char c = peek();
+errc json_scanner::integer_slow(std::int64_t& out) noexcept {
+  char c = *p_;
   if (c == '\0') return errc::bad_json;
   if (c != '-' && !is_digit(c)) {
     // Still a syntax error if it is not a value at all.
     errc e = skip_value();
     return e == errc::ok ? errc::wrong_claim_type : e;
   }
-  // One pass: accumulate while checking the grammar; a fraction or exponent is
-  // validated by number() and then refused.
+  // What integer()'s fast path leaves: 16 or more digits, a leading zero, a fraction
+  // or exponent, fewer than 16 bytes before the end. One pass: accumulate while
+  // checking the grammar; a fraction or exponent is validated by number() and then
+  // refused.
   char* start = p_;
   bool neg = c == '-';
   if (neg) ++p_;
@@ -281,7 +188,7 @@ errc json_scanner::integer(std::int64_t& out) noexcept {
     ++p_;
   } else {
     while (p_ < end_ && is_digit(*p_)) {
-      // Overflow flags instead of a range test per digit: dates are ten digits.
+      // Overflow flags instead of a range test per digit.
       overflow |= __builtin_mul_overflow(v, 10, &v);
       overflow |= __builtin_add_overflow(v, static_cast<std::uint64_t>(*p_ - '0'), &v);
       ++p_;

@@ -63,19 +63,26 @@ std::expected<verified_claims, errc> verifier::verify(std::string_view token, st
                                                       verify_scratch& scratch) noexcept {
   const detail::snapshot* snap = pick_up();
   scratch.failed_issuer_ = {};
-  scratch.claims_ = token_claims{};
+  token_claims& c = scratch.claims_;
+  // Failures before the payload is parsed leave last_claims() empty; parse_claims()
+  // clears it itself, so the clear is not paid on the path that gets there.
+  auto fail_unparsed = [&c](errc e) {
+    c = token_claims{};
+    return std::unexpected(e);
+  };
 
-  auto jws = parse_jws(token, opt_.max_token_bytes, scratch);
-  if (!jws) return std::unexpected(jws.error());
+  // Parsed in place (unverified_jws::parse), not through parse_jws(): no copy out of
+  // a std::expected on the hot path.
+  unverified_jws jws;
+  if (errc e = jws.parse(token, opt_.max_token_bytes, scratch); e != errc::ok) return fail_unparsed(e);
   // tollgate implements no JWS extension, so any critical one is unsupported.
-  if (!jws->crit().empty()) return std::unexpected(errc::unsupported_crit);
+  if (!jws.crit().empty()) return fail_unparsed(errc::unsupported_crit);
 
-  auto plen = base64url::decode(jws->payload_segment(),
+  auto plen = base64url::decode(jws.payload_segment(),
                                 std::span(reinterpret_cast<std::uint8_t*>(scratch.payload_.data()),
                                           scratch.payload_.size() - 1));
-  if (!plen) return std::unexpected(plen.error());
+  if (!plen) return fail_unparsed(plen.error());
   scratch.payload_[*plen] = '\0';
-  token_claims& c = scratch.claims_;
   if (errc e = detail::parse_claims(scratch.payload_.data(), *plen, c, scratch.arrays_); e != errc::ok)
     return std::unexpected(e);
 
@@ -91,13 +98,13 @@ std::expected<verified_claims, errc> verifier::verify(std::string_view token, st
   if (iss == nullptr) return std::unexpected(errc::unknown_issuer);
   const issuer_config& cfg = iss->config;
   scratch.failed_issuer_ = cfg.name;
-  const alg a = jws->algorithm();
+  const alg a = jws.algorithm();
   if (!(cfg.algorithms & alg_bit(a))) return std::unexpected(errc::alg_not_allowed);
 
   const verify_key* key = nullptr;
-  if (jws->has_kid()) {
+  if (jws.has_kid()) {
     for (const auto& k : iss->keys) {
-      if (k.kid == jws->kid()) {
+      if (k.kid == jws.kid()) {
         key = k.key.get();
         break;
       }
@@ -137,17 +144,17 @@ std::expected<verified_claims, errc> verifier::verify(std::string_view token, st
     if (!match) return std::unexpected(errc::wrong_audience);
   }
 
-  auto slen = base64url::decode(jws->signature_segment(), scratch.signature_);
+  auto slen = base64url::decode(jws.signature_segment(), scratch.signature_);
   if (!slen) {
     // Longer than any signature tollgate verifies: cannot be valid.
     return std::unexpected(slen.error() == errc::token_too_large ? errc::bad_signature : slen.error());
   }
-  if (errc e = key->verify(a, jws->signing_input(), std::span(scratch.signature_.data(), *slen), scratch);
+  if (errc e = key->verify(a, jws.signing_input(), std::span(scratch.signature_.data(), *slen), scratch);
       e != errc::ok)
     return std::unexpected(e);
 
   scratch.failed_issuer_ = {};
-  return verified_claims(&c, a, jws->kid(), cfg.name);
+  return verified_claims(&c, a, jws.kid(), cfg.name);
 }
 
 }  // namespace tollgate::crypto

@@ -66,6 +66,50 @@ TEST(Claims, Int64Limits) {
   EXPECT_EQ(parse(R"({"exp":-9223372036854775808})")->c.exp, INT64_MIN);
 }
 
+// integer() reads up to 15 digits with two 8-byte loads when 16 bytes of text follow
+// the first digit, and digit by digit otherwise: both must give every length the same
+// value and the same verdict on fractions and exponents.
+TEST(Claims, NumericDatesOfEveryLength) {
+  const std::string digits = "9223372036854775807";
+  const std::string tail = R"(,"padding":"........................"})";
+  for (std::size_t n = 1; n <= digits.size(); ++n) {
+    for (const char* sign : {"", "-"}) {
+      const std::string number = sign + digits.substr(0, n);
+      const std::int64_t want = std::stoll(number);
+      for (const std::string& rest : {std::string("}"), tail}) {
+        auto p = parse(R"({"exp":)" + number + rest);
+        ASSERT_EQ(p->e, errc::ok) << number << rest;
+        EXPECT_EQ(p->c.exp, want) << number << rest;
+        EXPECT_EQ(parse(R"({"exp":)" + number + ".5" + rest)->e, errc::bad_numeric_date) << number;
+        EXPECT_EQ(parse(R"({"exp":)" + number + "e1" + rest)->e, errc::bad_numeric_date) << number;
+        EXPECT_EQ(parse(R"({"exp":)" + number + "E+1" + rest)->e, errc::bad_numeric_date) << number;
+        EXPECT_EQ(parse(R"({"exp":)" + number + "x" + rest)->e, errc::bad_json) << number;
+        EXPECT_EQ(parse(R"({"exp":)" + number + " " + rest)->c.exp, want) << number;
+      }
+    }
+  }
+  EXPECT_EQ(parse(R"({"exp":0,"padding":"........................"})")->c.exp, 0);
+  EXPECT_EQ(parse(R"({"exp":01,"padding":"........................"})")->e, errc::bad_json);
+  EXPECT_EQ(parse(R"({"exp":-,"padding":"........................"})")->e, errc::bad_json);
+}
+
+// Member names take a shortcut when they are three plain bytes followed by the colon;
+// every other spelling of the same names must parse, and collide, the same.
+TEST(Claims, NameSpellings) {
+  auto p = parse("{ \"iss\" : \"a\" ,\n\t\"s\\u0075b\":\"b\", \"exp\"\r:1}");
+  ASSERT_EQ(p->e, errc::ok);
+  EXPECT_EQ(p->c.iss, "a");
+  EXPECT_EQ(p->c.sub, "b");
+  EXPECT_EQ(p->c.exp, 1);
+  EXPECT_EQ(parse(R"({"iss":"a", "iss" :"b"})")->e, errc::duplicate_claim);
+  EXPECT_EQ(parse(R"({"i\u0073s":"a","iss":"b"})")->e, errc::duplicate_claim);
+  EXPECT_EQ(parse(R"({"aud":"a","aud":["b"]})")->e, errc::duplicate_claim);
+  EXPECT_EQ(parse(R"({"permissions":[],"permissions":[]})")->e, errc::duplicate_claim);
+  EXPECT_EQ(parse(R"({"iss":"a","is":"b","issu":"c","x\"y":1})")->e, errc::ok);
+  EXPECT_EQ(parse("{\"i\x01s\":1}")->e, errc::bad_json);
+  EXPECT_EQ(parse("{\"\xc3\xa9x\":1,\"\xc3\xa9x\":2}")->e, errc::duplicate_claim);
+}
+
 struct reject_case {
   const char* name;
   const char* json;

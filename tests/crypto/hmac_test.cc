@@ -2,8 +2,12 @@
 #include "crypto/hmac.h"
 
 #include <gtest/gtest.h>
+#include <openssl/digest.h>
+#include <openssl/hmac.h>
 
+#include <cstring>
 #include <sstream>
+#include <vector>
 
 #include "tests/crypto/test_util.h"
 
@@ -35,6 +39,26 @@ TEST(Rfc4231, HmacSha256) {
     ++n;
   }
   EXPECT_EQ(n, 7);
+}
+
+// compute() pads SHA-256 itself over SHA256_TransformBlocks: every message length
+// around the one- and two-block boundaries, short and long (hashed) keys, must give
+// what BoringSSL's HMAC() gives.
+TEST(Hmac, Sha256MatchesBoringSslForEveryLength) {
+  std::vector<std::uint8_t> msg(300);
+  for (std::size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  for (std::size_t key_len : {32u, 64u, 65u, 100u}) {
+    std::vector<std::uint8_t> key(key_len, 0x5a);
+    detail::hmac_sha256 h(key);
+    for (std::size_t n = 0; n <= msg.size(); ++n) {
+      std::uint8_t got[32], want[32];
+      unsigned want_len = 0;
+      h.compute(msg.data(), n, got);
+      ASSERT_NE(HMAC(EVP_sha256(), key.data(), key.size(), msg.data(), n, want, &want_len), nullptr);
+      ASSERT_EQ(want_len, 32u);
+      ASSERT_EQ(0, std::memcmp(got, want, 32)) << "key " << key_len << ", message " << n;
+    }
+  }
 }
 
 TEST(Hmac, StateIsReusable) {

@@ -92,6 +92,49 @@ TEST(Rfc7515, HeaderOfA1) {
   EXPECT_TRUE(j->crit().empty());
 }
 
+// parse_jws keeps the last header segment that parsed, with its result, in the
+// scratch: byte-identical segments must give what parsing would, and nothing else
+// may be served from it (another header, a header after a failed parse, a header too
+// long to keep).
+TEST(Jws, HeaderMemoServesOnlyItsOwnSegment) {
+  auto b64 = [](std::string_view s) {
+    std::string out(base64url::encoded_size(s.size()), '\0');
+    base64url::encode(std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()), out);
+    return out;
+  };
+  auto token = [&](std::string_view header) { return b64(header) + "." + b64("{}") + ".c2ln"; };
+  const std::string h1 = token(R"({"alg":"HS256","kid":"a"})");
+  const std::string h2 = token(R"({"alg":"HS384","kid":"b","typ":"JWT"})");
+  const std::string crit = token(R"({"alg":"HS256","crit":["x","y"]})");
+  const std::string dup = token(R"({"alg":"HS256","alg":"none"})");
+  const std::string long_kid = token(R"({"alg":"HS512","kid":")" + std::string(300, 'k') + "\"}");
+  verify_scratch scratch;
+  auto check = [&](const std::string& t, alg a, std::string_view kid, std::string_view typ, std::size_t ncrit) {
+    auto j = parse_jws(t, kMaxTokenBytes, scratch);
+    ASSERT_TRUE(j.has_value()) << message_of(j.error());
+    EXPECT_EQ(j->algorithm(), a);
+    EXPECT_EQ(j->has_kid(), !kid.empty());
+    EXPECT_EQ(j->kid(), kid);
+    EXPECT_EQ(j->typ(), typ);
+    EXPECT_EQ(j->crit().size(), ncrit);
+  };
+  for (int round = 0; round < 2; ++round) {
+    check(h1, alg::hs256, "a", "", 0);
+    check(h1, alg::hs256, "a", "", 0);
+    check(h2, alg::hs384, "b", "JWT", 0);
+    check(h1, alg::hs256, "a", "", 0);
+    EXPECT_EQ(parse_jws(dup, kMaxTokenBytes, scratch).error(), errc::duplicate_claim);
+    EXPECT_EQ(parse_jws(dup, kMaxTokenBytes, scratch).error(), errc::duplicate_claim);
+    check(h1, alg::hs256, "a", "", 0);
+    check(long_kid, alg::hs512, std::string(300, 'k'), "", 0);
+    check(long_kid, alg::hs512, std::string(300, 'k'), "", 0);
+    check(crit, alg::hs256, "", "", 2);
+    auto j = parse_jws(crit, kMaxTokenBytes, scratch);
+    ASSERT_TRUE(j.has_value());
+    EXPECT_EQ(j->crit()[1], "y");
+  }
+}
+
 // RFC 8037 A.4 signs a non-JSON payload, so it is a JWS but not a JWT: the verify_key
 // accepts the signature, the verifier refuses the payload.
 TEST(Rfc8037, Ed25519SignatureVerifies) {
