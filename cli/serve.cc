@@ -33,6 +33,7 @@ engine::options engine_options(const config::settings& s) {
   o.header_timeout = s.server.header_timeout;
   o.idle_timeout = s.server.idle_timeout;
   o.max_connections = s.server.max_connections;
+  o.offload_sched = {.idle = s.server.offload_idle, .nice = s.server.offload_nice};
   return o;
 }
 

@@ -203,6 +203,8 @@ constexpr key_info infos[] = {
     {"server", "listen", "TOLLGATE_SERVER_LISTEN", "--listen", "HOST:PORT to listen on (default 127.0.0.1:8080)"},
     {"server", "shards", "TOLLGATE_SERVER_SHARDS", "--shards", "number of shards (default: one per core)"},
     {"server", "io", "TOLLGATE_SERVER_IO", "--io", "uring or epoll (default uring, falls back to epoll)"},
+    {"server", "offload_priority", "TOLLGATE_SERVER_OFFLOAD_PRIORITY", "--offload-priority",
+     "offload threads (Argon2id, writes): idle (SCHED_IDLE, default) or a nice value 0..19"},
     {"server", "trusted_proxies", "TOLLGATE_SERVER_TRUSTED_PROXIES", "--trusted-proxies",
      "comma-separated CIDRs whose X-Forwarded-For is believed"},
     {"server", "max_header_bytes", "TOLLGATE_SERVER_MAX_HEADER_BYTES", "--max-header-bytes",
@@ -260,6 +262,17 @@ constexpr setter setters[] = {
       if (v && *v == "uring") s.server.io = io_mode::uring;
       else if (v && *v == "epoll") s.server.io = io_mode::epoll;
       else return "expected \"uring\" or \"epoll\"";
+      return std::nullopt;
+    },
+    [](settings& s, const raw& r) -> problem {  // server.offload_priority
+      if (auto v = get_string(r); v && *v == "idle") {
+        s.server.offload_idle = true;
+        return std::nullopt;
+      }
+      auto nice = get_uint(r, 0, 19, "expected \"idle\" or a nice value from 0 to 19");
+      if (!nice) return nice.error();
+      s.server.offload_idle = false;
+      s.server.offload_nice = static_cast<int>(*nice);
       return std::nullopt;
     },
     [](settings& s, const raw& r) -> problem {

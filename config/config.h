@@ -48,6 +48,9 @@ struct server_settings {
   std::uint16_t port = 8080;       // from listen; 0 picks a free port
   unsigned shards = 0;             // 0: one per online core
   io_mode io = io_mode::uring;
+  // Offload pool threads: SCHED_IDLE when offload_idle, else nice offload_nice.
+  bool offload_idle = true;
+  int offload_nice = 10;
   // CIDRs whose X-Forwarded-For is believed, syntax-checked ("10.0.0.0/8",
   // "::1/128"; a bare address means one host). Matching is authz/'s job.
   std::vector<std::string> trusted_proxies;

@@ -179,6 +179,19 @@ struct shard_hooks {
   void (*iteration)(void* context, unsigned shard) noexcept = nullptr;
 };
 
+// offload_priority says how offload threads share the cores with the shards, so that
+// Argon2id and exports take the CPU the shards leave idle.
+struct offload_priority {
+  // idle: SCHED_IDLE, the pool runs only on CPU time no shard wants; a shard that
+  // wakes preempts it at once. On 2 cores, verify during saturating logins kept ~0.9x
+  // of its throughput alone against ~0.75x at nice 10 (bench/RESULTS.md, login).
+  // The price: when the hot path keeps every core busy, logins and management writes
+  // get a sliver of CPU and slow down instead of the hot path.
+  // Otherwise SCHED_OTHER at `nice` (0..19): the pool keeps a share of busy cores.
+  bool idle = true;
+  int nice = 10;
+};
+
 struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0 picks a free port (tests); see server::port()
@@ -190,10 +203,7 @@ struct options {
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive connection with no request
   std::size_t max_connections = 10'000;              // per server; beyond: 503, then close
   unsigned offload_threads = 0;                       // 0: max(2, cores)
-  // Offload threads run at this nice value (0..19) so that Argon2id and exports take
-  // only the CPU the shards leave idle: the hot path keeps its throughput while
-  // logins saturate the pool (bench/RESULTS.md, login section).
-  int offload_nice = 10;
+  offload_priority offload_sched;                     // set on each pool thread's first task
   std::chrono::milliseconds drain_timeout{30'000};   // stop(): then open connections are cut
   std::chrono::milliseconds stall_threshold{100};    // a loop iteration longer is logged
   clock_fn clock;                                     // empty: the system clock

@@ -111,7 +111,7 @@ class server_impl final : public server {
     const unsigned threads = shared_.opts.offload_threads != 0
                                  ? shared_.opts.offload_threads
                                  : std::max(2u, static_cast<unsigned>(cpus.size()));
-    offload_pool pool(threads, shared_.opts.offload_nice);
+    offload_pool pool(threads, shared_.opts.offload_sched);
     shared_.pool = &pool;
     std::vector<std::thread> running;
     running.reserve(shards_.size());

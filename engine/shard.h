@@ -118,10 +118,10 @@ class shard final : public shard_services {
 };
 
 // offload_pool runs slow work off the shards (a Boost.Asio thread_pool) on threads
-// lowered to `nice`.
+// lowered to `priority`.
 class offload_pool {
  public:
-  offload_pool(unsigned threads, int nice);
+  offload_pool(unsigned threads, offload_priority priority);
   ~offload_pool();
   void post(std::move_only_function<void()> work);
   // join waits for every posted task to finish. May block.

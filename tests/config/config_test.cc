@@ -44,6 +44,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(s->server.port, 8080);
   EXPECT_EQ(s->server.shards, 0u);
   EXPECT_EQ(s->server.io, io_mode::uring);
+  EXPECT_TRUE(s->server.offload_idle);
   EXPECT_TRUE(s->server.trusted_proxies.empty());
   EXPECT_EQ(s->server.max_header_bytes, 8192u);
   EXPECT_EQ(s->server.max_body_bytes, 1048576u);
@@ -260,6 +261,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "config: server.listen: expected HOST:PORT with a numeric IPv4 or [IPv6] address"},
         bad_case{"listen_not_string", "[server]\nlisten = 8080\n", "config: server.listen: expected a string"},
         bad_case{"io", "[server]\nio = \"kqueue\"\n", "config: server.io: expected \"uring\" or \"epoll\""},
+        bad_case{"offload_priority_word", "[server]\noffload_priority = \"low\"\n",
+                 "config: server.offload_priority: expected \"idle\" or a nice value from 0 to 19"},
+        bad_case{"offload_priority_range", "[server]\noffload_priority = 20\n",
+                 "config: server.offload_priority: expected \"idle\" or a nice value from 0 to 19"},
         bad_case{"proxy_not_cidr", "[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
                  "config: server.trusted_proxies: '10.0.0.0/33' is not an IPv4 or IPv6 CIDR"},
         bad_case{"proxy_hostname", "[server]\ntrusted_proxies = [\"proxy.local\"]\n",
@@ -337,6 +342,20 @@ TEST(Config, BadValuesFromEnvAndFlagsNameTheirOrigin) {
   auto g = from_text("", {}, {flag("--trusted-proxies", "10.0.0.0/8, 300.1.1.1")});
   ASSERT_FALSE(g);
   EXPECT_EQ(g.error(), "config: --trusted-proxies: '300.1.1.1' is not an IPv4 or IPv6 CIDR");
+}
+
+TEST(Config, OffloadPriorityIsIdleOrANiceValue) {
+  auto file = from_text("[server]\noffload_priority = 12\n");
+  ASSERT_TRUE(file) << file.error();
+  EXPECT_FALSE(file->server.offload_idle);
+  EXPECT_EQ(file->server.offload_nice, 12);
+  auto env = from_text("[server]\noffload_priority = 12\n", env_of({"TOLLGATE_SERVER_OFFLOAD_PRIORITY=idle"}));
+  ASSERT_TRUE(env) << env.error();
+  EXPECT_TRUE(env->server.offload_idle);
+  auto flag_nice = from_text("", {}, {flag("--offload-priority", "0")});
+  ASSERT_TRUE(flag_nice) << flag_nice.error();
+  EXPECT_FALSE(flag_nice->server.offload_idle);
+  EXPECT_EQ(flag_nice->server.offload_nice, 0);
 }
 
 TEST(Config, ListFromText) {

@@ -3,6 +3,7 @@
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -390,29 +391,49 @@ TEST_P(server_test, head_answers_get_routes_without_a_body) {
   EXPECT_EQ(r->body, "7");
 }
 
+// scheduling_of_this_thread answers "<policy> <nice>" of the thread that ran the route.
+void scheduling_of_this_thread(const request&, response& r) {
+  const int policy = ::sched_getscheduler(0);
+  const int nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  r.set_body("text/plain", std::string(policy == SCHED_IDLE ? "idle " : policy == SCHED_OTHER ? "other " : "? ") +
+                               std::to_string(nice));
+}
+
+route_table scheduling_routes() {
+  route_table routes;
+  routes.add(method::get, "/sched/slow", route_kind::slow, scheduling_of_this_thread);
+  routes.add(method::get, "/sched/hot", route_kind::hot, scheduling_of_this_thread);
+  return routes;
+}
+
+// expect_scheduling asks for `path` several times on one connection (so that more than one pool
+// thread answers a slow route) and expects `want` every time.
+void expect_scheduling(std::uint16_t port, const std::string& path, const std::string& want) {
+  client c(port);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(c.send(get(path)));
+    auto r = c.read_response();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->body, want) << path << " answer " << i;
+  }
+}
+
+TEST_P(server_test, offload_threads_run_at_idle_priority_by_default_and_shards_do_not) {
+  ASSERT_EQ(::sched_getscheduler(0), SCHED_OTHER) << "the test needs to run as SCHED_OTHER";
+  const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  start(options{}, scheduling_routes());
+  expect_scheduling(port(), "/sched/slow", "idle " + std::to_string(own));
+  expect_scheduling(port(), "/sched/hot", "other " + std::to_string(own));
+}
+
 TEST_P(server_test, offload_threads_run_at_the_configured_nice_value_and_shards_do_not) {
   const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
   ASSERT_LT(own, 7) << "the test needs to run below nice 7";
-  auto nice_of_this_thread = [](const request&, response& r) {
-    r.set_body("text/plain", std::to_string(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()))));
-  };
-  route_table routes;
-  routes.add(method::get, "/nice/slow", route_kind::slow, nice_of_this_thread);
-  routes.add(method::get, "/nice/hot", route_kind::hot, nice_of_this_thread);
   options o;
-  o.offload_nice = 7;
-  start(o, std::move(routes));
-  client c(port());
-  for (int i = 0; i < 8; ++i) {  // several, so that more than one pool thread answers
-    ASSERT_TRUE(c.send(get("/nice/slow")));
-    auto slow = c.read_response();
-    ASSERT_TRUE(slow.has_value());
-    EXPECT_EQ(slow->body, "7");
-  }
-  ASSERT_TRUE(c.send(get("/nice/hot")));
-  auto hot = c.read_response();
-  ASSERT_TRUE(hot.has_value());
-  EXPECT_EQ(hot->body, std::to_string(own));
+  o.offload_sched = {.idle = false, .nice = 7};
+  start(o, scheduling_routes());
+  expect_scheduling(port(), "/sched/slow", "other 7");
+  expect_scheduling(port(), "/sched/hot", "other " + std::to_string(own));
 }
 
 TEST_P(server_test, slow_route_runs_off_the_shard_and_keeps_pipelined_order) {
