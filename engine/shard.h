@@ -68,6 +68,7 @@ class shard final : public shard_services {
   connection* find(std::uint32_t slot, std::uint32_t generation);
   void release(connection& c);
   shard_stats& stats() { return *stats_; }
+  std::size_t live_connections() const { return live_; }
 
   // For connections (shard thread only):
   unix_time now() const { return now_; }
