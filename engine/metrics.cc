@@ -152,6 +152,7 @@ void render_metrics(std::string& out, std::span<const shard_stats* const> shards
       {"tollgate_connections_accepted_total", "counter", "Connections accepted.", &shard_stats::accepted},
       {"tollgate_connections_refused_total", "counter", "Connections refused over max_connections (503).", &shard_stats::refused},
       {"tollgate_recv_no_buffers_total", "counter", "io_uring receives that found the provided buffer ring empty.", &shard_stats::recv_no_buffers},
+      {"tollgate_batched_waits_total", "counter", "io_uring waits that asked for a batch of completions (busy shard, many connections).", &shard_stats::batched_waits},
       {"tollgate_shard_stalls_total", "counter", "Shard loop iterations longer than the stall threshold.", &shard_stats::stalls},
   };
   for (const simple& m : simples) {

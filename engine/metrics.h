@@ -60,6 +60,7 @@ struct alignas(64) shard_stats {
   counter accepted{0};
   counter refused{0};
   counter recv_no_buffers{0};
+  counter batched_waits{0};
   counter stalls{0};
 };
 

@@ -156,6 +156,7 @@ class uring_loop final : public io_loop {
     io_uring_cqe* cqe = nullptr;
     // Both return -ETIME on timeout and -EINTR on a signal; either just ends the wait.
     if (loaded_ && s_.live_connections() >= batch_min_connections && timeout.count() != 0) {
+      bump(s_.stats().batched_waits);
       submit_and_wait_batch(ts);
     } else {
       io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);

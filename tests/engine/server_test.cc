@@ -6,9 +6,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -117,15 +119,63 @@ int ready_status(client& c) {
   }
 }
 
-// stalls reads tollgate_shard_stalls_total from /metrics on `c` (-1: no answer or no
-// such line).
-int stalls(client& c) {
+// metric reads one unlabelled counter from /metrics on `c` (-1: no answer or no such line).
+long metric(client& c, std::string_view name) {
   if (!c.send(get("/metrics"))) return -1;
   auto r = c.read_response();
   if (!r) return -1;
-  constexpr std::string_view name = "\ntollgate_shard_stalls_total ";
-  const auto at = r->body.find(name);
-  return at == std::string::npos ? -1 : std::stoi(r->body.substr(at + name.size()));
+  const std::string line = "\n" + std::string(name) + " ";
+  const auto at = r->body.find(line);
+  return at == std::string::npos ? -1 : std::stol(r->body.substr(at + line.size()));
+}
+
+// stalls reads tollgate_shard_stalls_total from /metrics on `c` (-1: no answer or no
+// such line).
+int stalls(client& c) { return static_cast<int>(metric(c, "tollgate_shard_stalls_total")); }
+
+// kernel_at_least says whether the running kernel's release is at least major.minor.
+bool kernel_at_least(int major, int minor) {
+  utsname u{};
+  int ma = 0, mi = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
+}
+
+TEST_P(server_test, a_busy_shard_with_many_connections_batches_its_waits_and_answers_everything) {
+  if (GetParam() != io_backend::uring) GTEST_SKIP() << "batched waits are an io_uring feature";
+  options o;
+  o.shards = 1;
+  start(o);
+  constexpr int connections = 48;
+  std::vector<std::unique_ptr<client>> cs;
+  for (int i = 0; i < connections; ++i) {
+    cs.push_back(std::make_unique<client>(port()));
+    ASSERT_TRUE(cs.back()->connected());
+  }
+  // Rounds of one request per connection, answers checked, until the shard has
+  // batched a wait (or 3 s): every answer must still be right and in order.
+  client probe(port());
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  long batched = 0;
+  int round = 0;
+  while (batched == 0 && std::chrono::steady_clock::now() < deadline) {
+    for (int k = 0; k < 50; ++k, ++round) {
+      for (int i = 0; i < connections; ++i) ASSERT_TRUE(cs[i]->send(get("/n/" + std::to_string(round * 100 + i))));
+      for (int i = 0; i < connections; ++i) {
+        auto r = cs[i]->read_response();
+        ASSERT_TRUE(r.has_value()) << "round " << round << " connection " << i;
+        ASSERT_EQ(r->body, std::to_string(round * 100 + i));
+      }
+    }
+    batched = metric(probe, "tollgate_batched_waits_total");
+    ASSERT_GE(batched, 0);
+  }
+  // Min-wait waits exist from Linux 6.12 on; before, the loop never batches.
+  if (kernel_at_least(6, 12)) {
+    EXPECT_GT(batched, 0);
+  } else {
+    EXPECT_EQ(batched, 0);
+  }
 }
 
 TEST_P(server_test, keep_alive_serves_many_requests_on_one_connection) {
