@@ -185,7 +185,8 @@ struct offload_priority {
   // idle: SCHED_IDLE, the pool runs only on CPU time no shard wants; a shard that
   // wakes preempts it at once. On 2 cores, verify during saturating logins kept
   // 0.89-0.93x of its throughput alone against 0.72-0.80x at nice 10 (same binary,
-  // switched with chrt); with batched waits too, 0.96x (bench/RESULTS.md, login).
+  // switched with chrt); with batched waits too, 0.96x (bench/RESULTS.md, login
+  // sections).
   // The price: when the hot path keeps every core busy, logins and management writes
   // get a sliver of CPU and slow down instead of the hot path.
   // Otherwise SCHED_OTHER at `nice` (0..19): the pool keeps a share of busy cores.

@@ -18,8 +18,8 @@
 // next enter returns at once) and sleeps and wakes for nearly every request; on the
 // paravirtualised build VM a sleep and wake-up costs more than the request itself.
 // Measured with perf stat on GET /healthz, keep-alive, 64 connections: CPU per request
-// about 11 -> 7 us, io_uring_enter calls per request about 1 -> 0.07 (bench/RESULTS.md,
-// engine section). Lightly loaded shards, and shards with few connections, wait for
+// 10.5-10.9 -> 7.4-8.9 us, io_uring_enter calls per request 0.4-1.1 -> 0.03-0.07
+// (bench/RESULTS.md, "engine: batched waits, perf stat A/B"). Lightly loaded shards, and shards with few connections, wait for
 // one completion as before: with 8 busy connections a batched wait made the shard
 // and its clients take turns and halved throughput.
 #include <liburing.h>
